@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine:
+#   make book   virtual environment + install + execute every chapter (SCALE=quick) + HTML in _build/html
+#   make test   unit tests + every chapter through papermill at SCALE=ci + a warnings-as-errors book build
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+# CPU path: the pinned CPU wheel. GPU users: `make TORCH_SPEC=torch ...` (CUDA build from the index).
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed-stamp
+CI_SRC := _build/ci/src
+
+.PHONY: env book test unit book-check benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	touch $(STAMP)
+
+env: $(STAMP)
+
+book: $(STAMP)
+	$(JB) build . --all
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+	$(MAKE) book-check
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -m "not chapter"
+
+# Build the book from the notebooks the tests executed at SCALE=ci (no second execution),
+# with every Sphinx warning an error.
+book-check: $(STAMP)
+	rm -rf $(CI_SRC) && mkdir -p $(CI_SRC)
+	cp -r book _toc.yml $(CI_SRC)/
+	cp _build/ci/executed/*.ipynb $(CI_SRC)/book/
+	sed 's/^  execute_notebooks: force/  execute_notebooks: "off"/' _config.yml > $(CI_SRC)/_config.yml
+	grep -q 'execute_notebooks: "off"' $(CI_SRC)/_config.yml
+	$(JB) build $(CI_SRC) --all --warningiserror --keep-going
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/ring_simulation.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,38 @@
+"""Figures that chapters share. Each draws on a given matplotlib ``Axes`` and returns it."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from .data.spikes import SpikeTrain
+
+
+def raster(ax: plt.Axes, train: SpikeTrain, start: float = 0.0, stop: float | None = None,
+           **style) -> plt.Axes:
+    """Spike raster of ``train`` between ``start`` and ``stop`` seconds (neurons on the y axis)."""
+    stop = train.duration if stop is None else stop
+    t = train.times.cpu().double() * train.dt
+    keep = (t >= start) & (t < stop)
+    style = {"s": 1.0, "c": "k", "marker": ".", "linewidths": 0} | style
+    ax.scatter(t[keep], train.neurons.cpu()[keep], rasterized=True, **style)
+    ax.set(xlim=(start, stop), ylim=(-0.5, train.n_neurons - 0.5), xlabel="time (s)", ylabel="neuron")
+    return ax
+
+
+def weight_matrix(ax: plt.Axes, w: torch.Tensor, title: str = "", cmap: str = "RdBu_r") -> plt.Axes:
+    """Image of a ``[N, N]`` weight matrix, colour scale symmetric about zero."""
+    lim = float(w.abs().max())
+    im = ax.imshow(w.cpu(), cmap=cmap, vmin=-lim, vmax=lim)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.set(title=title, xlabel="sender j", ylabel="receiver i")
+    return ax
+
+
+def ring_profile(ax: plt.Axes, w: torch.Tensor, label: str = "", **style) -> plt.Axes:
+    """Row 0 of a circulant ``[N, N]`` matrix against signed ring offset ``j - i``."""
+    n = w.shape[0]
+    offsets = torch.arange(-(n // 2), n - n // 2)
+    ax.plot(offsets, w[0].cpu()[offsets % n], label=label, **style)
+    ax.axhline(0, color="0.7", lw=0.5)
+    ax.set(xlabel="ring offset j - i (neurons)", ylabel="weight")
+    return ax

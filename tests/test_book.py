@@ -1,0 +1,23 @@
+"""Every chapter runs headless through papermill at SCALE=ci, with the conventions of DESIGN.md §3."""
+import json
+
+import pytest
+
+from chapters import BOOK, CHAPTERS, run_chapter
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_is_committed_without_outputs_and_has_parameters(name):
+    nb = json.loads((BOOK / f"{name}.ipynb").read_text())
+    assert not any(c.get("outputs") for c in nb["cells"]), "strip outputs before committing"
+    params = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1
+    src = "".join(params[0]["source"])
+    for name_ in ("SCALE", "SEED", "DEVICE", "CIRCUITLIB_SCALE"):
+        assert name_ in src
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_runs_at_ci_scale(name):
+    assert run_chapter(name), f"{name} glued no numbers"
