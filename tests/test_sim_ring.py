@@ -130,6 +130,7 @@ def test_sinusoidal_drive_tracks_bump_velocity():
     (dict(seed=[0, 1], r=[0.1, 0.2, 0.3]), "broadcast"),
     (dict(theta=torch.zeros(5)), "theta must have shape"),
     (dict(weights=torch.ones(3, 4)), "square"),
+    (dict(weights=ring.mexican_hat(20)), "pass n=20"),
 ])
 def test_bad_input_raises_clear_error(kwargs, match):
     kw = dict(duration=0.01, burn_in=0.0) | kwargs
@@ -141,4 +142,4 @@ def test_drive_needs_circulant_weights():
     w = ring.mexican_hat(10)
     w[0, 1] += 1.0
     with pytest.raises(ValueError, match="circulant"):
-        ring.simulate(duration=0.01, burn_in=0.0, weights=w, theta=torch.zeros(100))
+        ring.simulate(duration=0.01, burn_in=0.0, n=10, weights=w, theta=torch.zeros(100))

@@ -175,8 +175,8 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
              **params) -> SpikeTrain | list[SpikeTrain]:
     """Simulate the ring network; return its spikes after ``burn_in`` seconds are discarded.
 
-    model: "threshold" or "lnp". duration: seconds kept. n: neurons (ignored shape check aside
-    when ``weights`` ``[n, n]`` is given; default :func:`mexican_hat`). theta: external angle
+    model: "threshold" or "lnp". duration: seconds kept. n: neurons; ``weights`` ``[n, n]``
+    (default :func:`mexican_hat` of size n) must match it. theta: external angle
     ``[T]`` or ``[B, T]`` radians, T = duration / dt (no drive during burn-in); needs a circulant W.
     Other keywords are :class:`RingParams` fields (r, b, tau, dt, g_th, noise, noise_std, gain,
     drive_gain) with the paper's defaults.
@@ -186,21 +186,23 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
     backend: "events" (numba, CPU), "dense" (torch, any device) or "auto" (events on the CPU,
     dense on CUDA). The same seed, backend and device give the same spikes.
     """
-    seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
-    rs = [r] if isinstance(r, (int, float)) else list(r)
-    batched = len(seeds) > 1 or len(rs) > 1 or not isinstance(seed, (int, np.integer)) or not isinstance(r, (int, float))
+    batched = not isinstance(seed, (int, np.integer)) or not isinstance(r, (int, float))
+    seeds = [int(seed)] if isinstance(seed, (int, np.integer)) else [int(x) for x in seed]
+    rs = [float(r)] if isinstance(r, (int, float)) else [float(x) for x in r]
     if not seeds or not rs:
         raise ValueError("seed and r sequences must not be empty.")
     n_rep = max(len(seeds), len(rs))
     if len(seeds) not in (1, n_rep) or len(rs) not in (1, n_rep):
         raise ValueError(f"{len(seeds)} seeds and {len(rs)} values of r do not broadcast; give equal lengths or one of either.")
     seeds, rs = seeds * (n_rep // len(seeds)), rs * (n_rep // len(rs))
-    cfgs = [RingParams(model=model, r=float(rv), **params) for rv in rs]
+    cfgs = [RingParams(model=model, r=rv, **params) for rv in rs]
     cfg = cfgs[0]
 
     w = mexican_hat(n) if weights is None else torch.as_tensor(weights, dtype=torch.float64).cpu()
     if w.dim() != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 2:
         raise ValueError(f"weights must be a square [N, N] matrix with N >= 2, got shape {tuple(w.shape)}.")
+    if w.shape[0] != n:
+        raise ValueError(f"n={n} but weights are {tuple(w.shape)}; pass n={w.shape[0]} with these weights.")
     if not torch.isfinite(w).all():
         raise ValueError("weights contain NaN or inf.")
     n = w.shape[0]
@@ -283,8 +285,8 @@ def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarr
             out_t.append(buf_t[:m].copy())
             out_i.append(buf_i[:m].copy())
             out_c.append(buf_c[:m].copy())
-    cat = lambda parts, dtype: torch.from_numpy(np.concatenate(parts) if parts else np.empty(0, dtype))
-    return cat(out_t, np.int64), cat(out_i, np.int64), cat(out_c, np.int32)
+    return tuple(torch.from_numpy(np.concatenate(parts) if parts else np.empty(0, dtype))
+                 for parts, dtype in ((out_t, np.int64), (out_i, np.int64), (out_c, np.int32)))
 
 
 def _run_dense(cfgs: list[RingParams], w: torch.Tensor, s0: np.ndarray, shifts: np.ndarray, seed: int,
@@ -302,7 +304,8 @@ def _run_dense(cfgs: list[RingParams], w: torch.Tensor, s0: np.ndarray, shifts: 
     ar = torch.arange(n, device=dev)
     total = shifts.shape[1]
     collected = [[] for _ in range(n_rep)]
-    bounds = sorted({*range(0, total, _BLOCK), *([n_burn] if n_burn < total else [])}) + [total]
+    block = max(100, min(_BLOCK, 20_000_000 // (n_rep * n)))  # bounds the [K, B, N] buffers
+    bounds = sorted({*range(0, total, block), *([n_burn] if n_burn < total else [])}) + [total]
     for start, stop in tqdm(list(zip(bounds, bounds[1:])), disable=not progress, desc=f"{cfg.model} (dense)"):
         k_len = stop - start
         if cfg.model == "threshold" and cfg.noise != "none":
