@@ -269,7 +269,7 @@ def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarr
     budget = np.random.default_rng([seed, 1]).exponential(1.0, n)
     buf_t = np.empty(_BLOCK * n, np.int64)
     buf_i = np.empty(_BLOCK * n, np.int64)
-    buf_c = np.ones(_BLOCK * n, np.int32)
+    buf_c = np.empty(_BLOCK * n, np.int32)
     out_t, out_i, out_c = [], [], []
     total = shifts.shape[0]
     bounds = sorted({*range(0, total, _BLOCK), *([n_burn] if n_burn < total else [])}) + [total]
@@ -277,7 +277,7 @@ def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarr
         sh = shifts[start:stop]
         if cfg.model == "threshold":
             m, gap = ring_events.threshold_block(w_cols, u, sh, cfg.r, cfg.b, cfg.noise_std, cfg.threshold, cfg.decay,
-                                                 noise_kind, log1m_p, gap, buf_t, buf_i, start - n_burn)
+                                                 noise_kind, log1m_p, gap, buf_t, buf_i, buf_c, start - n_burn)
         else:
             m = ring_events.poisson_block(w_cols, u, sh, cfg.r, cfg.b, cfg.threshold, cfg.gain, cfg.decay, budget,
                                           buf_t, buf_i, buf_c, start - n_burn)

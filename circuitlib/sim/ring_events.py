@@ -43,8 +43,27 @@ def _geometric_gap(log1m_p):
 
 
 @njit(cache=True)
+def _propagate(w_cols, u, decay, spiking, spike_counts, n_spk, times_out, neurons_out, counts_out, n_events, t):
+    """Decay u and add ``c * W[:, i]`` for each of the ``n_spk`` spiking neurons; record the events."""
+    n = u.shape[0]
+    for i in range(n):
+        u[i] *= decay
+    for m in range(n_spk):
+        i = spiking[m]
+        c = spike_counts[m]
+        col = w_cols[i]
+        for q in range(n):
+            u[q] += c * col[q]
+        times_out[n_events] = t
+        neurons_out[n_events] = i
+        counts_out[n_events] = c
+        n_events += 1
+    return n_events
+
+
+@njit(cache=True)
 def threshold_block(w_cols, u, shift, r, b, noise_std, g_th, decay, noise_kind, log1m_p,
-                    gap, times_out, neurons_out, t0):
+                    gap, times_out, neurons_out, counts_out, t0):
     """Run ``len(shift)`` steps of the threshold model; return (n_events, noise gap).
 
     w_cols ``[N, N]``: ``w_cols[j] = W[:, j]``. u ``[N]`` float64 (in/out): W s.
@@ -53,6 +72,7 @@ def threshold_block(w_cols, u, shift, r, b, noise_std, g_th, decay, noise_kind, 
     """
     n = u.shape[0]
     spiking = np.empty(n, np.int64)
+    ones = np.ones(n, np.int64)
     n_events = 0
     for k in range(shift.shape[0]):
         d = shift[k]
@@ -72,16 +92,8 @@ def threshold_block(w_cols, u, shift, r, b, noise_std, g_th, decay, noise_kind, 
             if g > g_th:
                 spiking[n_spk] = i
                 n_spk += 1
-        for i in range(n):
-            u[i] *= decay
-        for m in range(n_spk):
-            i = spiking[m]
-            col = w_cols[i]
-            for q in range(n):
-                u[q] += col[q]
-            times_out[n_events] = t0 + k
-            neurons_out[n_events] = i
-            n_events += 1
+        n_events = _propagate(w_cols, u, decay, spiking, ones, n_spk, times_out, neurons_out, counts_out,
+                              n_events, t0 + k)
     return n_events, gap
 
 
@@ -114,16 +126,6 @@ def poisson_block(w_cols, u, shift, r, b, g_th, gain, decay, budget,
                     spiking[n_spk] = i
                     spike_counts[n_spk] = c
                     n_spk += 1
-        for i in range(n):
-            u[i] *= decay
-        for m in range(n_spk):
-            i = spiking[m]
-            c = spike_counts[m]
-            col = w_cols[i]
-            for q in range(n):
-                u[q] += c * col[q]
-            times_out[n_events] = t0 + k
-            neurons_out[n_events] = i
-            counts_out[n_events] = c
-            n_events += 1
+        n_events = _propagate(w_cols, u, decay, spiking, spike_counts, n_spk, times_out, neurons_out, counts_out,
+                              n_events, t0 + k)
     return n_events
