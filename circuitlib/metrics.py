@@ -13,14 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-
-def _square(name: str, w: torch.Tensor) -> torch.Tensor:
-    w = torch.as_tensor(w)
-    if w.dim() != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 2:
-        raise ValueError(f"{name} must be a square [N, N] matrix with N >= 2, got shape {tuple(w.shape)}.")
-    if not torch.isfinite(w).all():
-        raise ValueError(f"{name} contains NaN or inf.")
-    return w.to(torch.float64)
+from ._validate import square_matrix
 
 
 @dataclass(frozen=True)
@@ -58,8 +51,8 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     aligned true profile by one global scale alpha (``scale="l1"``: least absolute deviation, the
     paper's choice; ``"lsq"``: least squares), which then scales the whole matrix.
     """
-    true_w = _square("true_w", true_w)
-    est_w = _square("est_w", est_w).to(true_w.device)
+    true_w = square_matrix("true_w", true_w)
+    est_w = square_matrix("est_w", est_w).to(true_w.device)
     m, n = true_w.shape[0], est_w.shape[0]
     if positions is None:
         if n != m:
@@ -78,25 +71,23 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     offsets = torch.remainder(positions[None, :] - positions[:, None], m)
     off_diag = ~torch.eye(n, dtype=torch.bool, device=t.device)
     k, tv, ev = offsets[off_diag], t[off_diag], est_w[off_diag]
-    counts = torch.bincount(k, minlength=m).to(torch.float64)
-    seen = counts > 0
-    t_prof = torch.zeros(m, dtype=torch.float64, device=t.device).index_add_(0, k, tv)[seen] / counts[seen]
-    e_prof = torch.zeros(m, dtype=torch.float64, device=t.device).index_add_(0, k, ev)[seen] / counts[seen]
-
-    if scale == "lsq":
-        denom = (e_prof**2).sum()
-        alpha = (t_prof * e_prof).sum() / denom if denom > 0 else torch.zeros((), dtype=torch.float64)
-    else:
-        nz = e_prof != 0
-        alpha = _weighted_median(t_prof[nz] / e_prof[nz], e_prof[nz].abs()) if nz.any() else torch.zeros(())
-    alpha = float(alpha)
     norm = tv.norm()
     if norm == 0:
         raise ValueError("true_w is zero on the compared off-diagonal entries; Delta is undefined.")
-    e_mean = torch.zeros(m, dtype=torch.float64, device=t.device)
-    e_mean[seen] = e_prof
-    t_mean = torch.zeros(m, dtype=torch.float64, device=t.device)
-    t_mean[seen] = t_prof
+    # mean aligned profiles over ring offsets [M]; offsets no observed pair spans stay out of the fit
+    counts = torch.bincount(k, minlength=m).to(torch.float64)
+    seen = counts > 0
+    t_mean = torch.zeros(m, dtype=torch.float64, device=t.device).index_add_(0, k, tv) / counts.clamp_min(1)
+    e_mean = torch.zeros(m, dtype=torch.float64, device=t.device).index_add_(0, k, ev) / counts.clamp_min(1)
+    t_prof, e_prof = t_mean[seen], e_mean[seen]
+
+    if scale == "lsq":
+        denom = (e_prof**2).sum()
+        alpha = float((t_prof * e_prof).sum() / denom) if denom > 0 else 0.0
+    else:
+        nz = e_prof != 0
+        alpha = float(_weighted_median(t_prof[nz] / e_prof[nz], e_prof[nz].abs())) if nz.any() else 0.0
+
     return InferenceError(
         delta=float((tv - alpha * ev).norm() / norm),
         scale=alpha,

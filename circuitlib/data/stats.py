@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from ..sim.ring import ring_distance
+
 
 def _check_activity(x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 2 or x.shape[0] < 2 or x.shape[1] < 2:
@@ -81,9 +83,7 @@ def mean_by_ring_distance(m: torch.Tensor) -> torch.Tensor:
     if m.dim() != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"need a square [N, N] matrix, got shape {tuple(m.shape)}.")
     n = m.shape[0]
-    idx = torch.arange(n, device=m.device)
-    diff = (idx[:, None] - idx[None, :]).abs()
-    d = torch.minimum(diff, n - diff).flatten()
+    d = ring_distance(n).long().to(m.device).flatten()
     values = m.flatten().double()
     finite = torch.isfinite(values)
     sums = torch.zeros(n // 2 + 1, dtype=torch.float64, device=m.device).index_add_(0, d[finite], values[finite])

@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._device import resolve_device
+from .._validate import square_matrix
 from ..data.spikes import SpikeTrain
 from . import ring_events
 
@@ -198,14 +199,9 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
     cfgs = [RingParams(model=model, r=rv, **params) for rv in rs]
     cfg = cfgs[0]
 
-    w = mexican_hat(n) if weights is None else torch.as_tensor(weights, dtype=torch.float64).cpu()
-    if w.dim() != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 2:
-        raise ValueError(f"weights must be a square [N, N] matrix with N >= 2, got shape {tuple(w.shape)}.")
+    w = mexican_hat(n) if weights is None else square_matrix("weights", weights).cpu()
     if w.shape[0] != n:
         raise ValueError(f"n={n} but weights are {tuple(w.shape)}; pass n={w.shape[0]} with these weights.")
-    if not torch.isfinite(w).all():
-        raise ValueError("weights contain NaN or inf.")
-    n = w.shape[0]
     n_keep = _n_steps(duration, cfg.dt)
     if burn_in < 0:
         raise ValueError(f"burn_in must be >= 0 seconds, got {burn_in}.")
