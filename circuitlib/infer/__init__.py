@@ -1,0 +1,1 @@
+"""Connectivity inference methods; every one is `Method(**hyperparams).fit(data)` -> `.weights` [N, N]."""
