@@ -1,0 +1,31 @@
+"""Turn what a user passes to ``fit``/``score`` into checked dense counts ``[T, N]``."""
+from __future__ import annotations
+
+import torch
+
+from ..data.spikes import SpikeTrain
+
+
+def binned_counts(data, bin_width: float | None, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Spike counts ``[T, N]`` per bin of ``bin_width`` seconds, on ``device`` as ``dtype``.
+
+    data: a :class:`SpikeTrain` (binned here; ``bin_width=None`` keeps its own ``dt``) or a dense
+    ``[T, N]`` array of counts that is taken to be binned already. Raises ``ValueError`` for a wrong
+    shape, NaN/inf, negative counts, or a recording in which no neuron spiked.
+    """
+    if isinstance(data, SpikeTrain):
+        train = data if bin_width is None or abs(bin_width - data.dt) < 1e-12 else data.bin(bin_width)
+        x = train.to_dense(dtype=dtype, device=device)
+    else:
+        x = torch.as_tensor(data).to(device=device, dtype=dtype)
+        if x.dim() != 2:
+            raise ValueError(f"dense spike counts must be [T, N] (time-major), got shape {tuple(x.shape)}.")
+        if not torch.isfinite(x).all():
+            raise ValueError("spike counts contain NaN or inf; clean the recording before fitting.")
+        if (x < 0).any():
+            raise ValueError("spike counts cannot be negative.")
+    if x.shape[1] < 2 or x.shape[0] < 2:
+        raise ValueError(f"need at least 2 neurons and 2 time bins, got shape {tuple(x.shape)}.")
+    if not x.any():
+        raise ValueError("no neuron spiked in these data; there is nothing to infer connectivity from.")
+    return x

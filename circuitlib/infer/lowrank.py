@@ -1,0 +1,169 @@
+"""Fitting rank-R tanh networks (:mod:`circuitlib.sim.lowrank`) to recorded activity.
+
+Activity ``x`` [B, T, N] of a noise-free low-rank network lies in span(m), so the left loadings
+are identified by PCA up to an invertible R x R map A (``m -> m A``, ``kappa -> A^-1 kappa``,
+``n -> n A^-T`` leaves J = m n^T / N unchanged). Given m, each Euler step gives a regression
+
+    y_t = (kappa_{t+1} - kappa_t) / dt + kappa_t = (1/N) n^T tanh(x_t)          y_t [R]
+
+which is linear in n but hugely underdetermined: the data only constrain n along the few
+directions spanned by {tanh(x_t)}. Gradient descent from an initial n keeps the initial
+component orthogonal to them (the "standard" fit); the minimum-norm solution sets it to zero,
+which for large N approaches E[n | m] (the maximum-entropy answer; Kim et al. 2026).
+
+Field error: the relative L2 distance between two networks' latent flow fields on a grid of
+kappa, ``||F(kappa) - F_ref(kappa)||_2 / ||F_ref(kappa)||_2`` with
+``F(kappa) = -kappa + (1/N) n^T tanh(m kappa)`` (:func:`circuitlib.sim.lowrank.latent_field`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+
+from ..sim.lowrank import DTYPE, latent, latent_field
+
+
+def _activity(x: torch.Tensor, rank: int) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    if x.dim() != 3 or x.shape[1] < 2:
+        raise ValueError(f"activity must be [B, T, N] with T >= 2 frames, got shape {tuple(x.shape)}.")
+    if not 0 < rank < x.shape[2]:
+        raise ValueError(f"rank must lie in [1, N) with N={x.shape[2]} neurons, got {rank}.")
+    if not torch.isfinite(x).all():
+        raise ValueError("activity contains NaN or inf.")
+    return x.to(DTYPE)
+
+
+def recover_loadings(x: torch.Tensor, rank: int) -> torch.Tensor:
+    """Whitened left loadings ``m_hat`` [N, R] from activity ``x`` [B, T, N] by PCA about the origin.
+
+    ``m_hat`` spans the top-R principal subspace and satisfies ``m_hat^T m_hat / N = I``; it equals
+    the true m up to an invertible map (an orthogonal one when var(m) = I).
+    """
+    x = _activity(x, rank)
+    frames = x.reshape(-1, x.shape[2])
+    _, _, vh = torch.linalg.svd(frames, full_matrices=False)
+    return vh[:rank].T * frames.shape[1] ** 0.5
+
+
+def align(m_hat: torch.Tensor, m_ref: torch.Tensor) -> torch.Tensor:
+    """``m_hat A`` with the R x R map A that best matches ``m_ref`` [N, R] in least squares.
+
+    Resolves the linear-map ambiguity for comparisons with a known ground truth. [N, R].
+    """
+    if m_hat.shape != m_ref.shape:
+        raise ValueError(f"m_hat and m_ref must have the same shape, got {tuple(m_hat.shape)} and {tuple(m_ref.shape)}.")
+    return m_hat @ torch.linalg.lstsq(m_hat, m_ref.to(m_hat)).solution
+
+
+def latent_targets(x: torch.Tensor, m: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Regression data from consecutive Euler frames: features ``tanh(x_t)`` [S, N] and targets ``y_t`` [S, R]."""
+    x = _activity(x, m.shape[1])
+    if m.shape[0] != x.shape[2]:
+        raise ValueError(f"m has {m.shape[0]} rows but the activity has {x.shape[2]} neurons.")
+    if not dt > 0:
+        raise ValueError(f"dt must be the positive Euler step of the recording, got {dt}.")
+    kappa = latent(x, m.to(x))
+    y = (kappa[:, 1:] - kappa[:, :-1]) / dt + kappa[:, :-1]
+    return torch.tanh(x[:, :-1]).reshape(-1, x.shape[2]), y.reshape(-1, m.shape[1])
+
+
+def _normal_equations(phi: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """``Phi^T Phi / S`` [N, N] and ``Phi^T Y / S`` [N, R] of the regression, and N."""
+    return phi.T @ phi / len(phi), phi.T @ y / len(phi), phi.shape[1]
+
+
+class _LowRankFit:
+    """Shared result attributes: ``m_`` and ``n_`` [N, R]; ``weights`` = m n^T / N [N, N]."""
+
+    m_: torch.Tensor
+    n_: torch.Tensor
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return self.m_ @ self.n_.T / self.m_.shape[0]
+
+
+@dataclass
+class StandardFit(_LowRankFit):
+    """The "standard" (LINT-style) fit: gradient descent on one-step activity prediction.
+
+    Minimises ``mean_t |y_t - (1/N) n^T tanh(x_t)|^2`` over n with m fixed (the squared error of
+    the predicted next frame, projected on span(m)), by full-batch gradient descent with Nesterov
+    momentum and step ``lr / L`` (L the loss curvature). Plain gradient steps stay in the span of
+    the data, so whatever the initial n holds outside it survives the fit.
+    """
+
+    steps: int = 2000
+    lr: float = 1.0
+    momentum: float = 0.9
+
+    def __post_init__(self):
+        if self.steps < 1 or not 0 < self.lr <= 2 or not 0 <= self.momentum < 1:
+            raise ValueError(f"need steps >= 1, 0 < lr <= 2 and 0 <= momentum < 1, got {self.steps}, {self.lr}, {self.momentum}.")
+
+    def fit(self, x: torch.Tensor, dt: float, m: torch.Tensor, n_init: torch.Tensor) -> "StandardFit":
+        """Fit n from ``n_init`` [N, R] given ``m`` [N, R] and activity ``x`` [B, T, N] recorded every ``dt``."""
+        if n_init.shape != m.shape:
+            raise ValueError(f"n_init must have the shape of m {tuple(m.shape)}, got {tuple(n_init.shape)}.")
+        gram, cross, n_neurons = _normal_equations(*latent_targets(x, m, dt))
+        curvature = 2 * float(torch.linalg.eigvalsh(gram)[-1]) / n_neurons**2
+        n = n_init.to(gram).clone().requires_grad_(True)
+        opt = torch.optim.SGD([n], lr=self.lr / curvature, momentum=self.momentum, nesterov=self.momentum > 0)
+        for _ in range(self.steps):  # the loss up to a constant, in its normal-equation form
+            opt.zero_grad()
+            loss = (n * (gram @ n)).sum() / n_neurons**2 - 2 * (cross * n).sum() / n_neurons
+            loss.backward()
+            opt.step()
+        self.m_, self.n_ = m.to(gram), n.detach()
+        return self
+
+
+@dataclass
+class MaxEntFit(_LowRankFit):
+    """Minimum-norm n given m: ``n / N = pinv(Phi) Y``, with eigenvalues of ``Phi^T Phi`` below
+    ``ridge`` times the largest damped (Tikhonov on the normal equations). It has no component
+    outside the data's span, and for large N it approaches E[n | m], the maximum-entropy mean."""
+
+    ridge: float = 1e-6
+
+    def __post_init__(self):
+        if not self.ridge >= 0:
+            raise ValueError(f"ridge must be >= 0, got {self.ridge}.")
+
+    def fit(self, x: torch.Tensor, dt: float, m: torch.Tensor) -> "MaxEntFit":
+        """Fit n given ``m`` [N, R] and activity ``x`` [B, T, N] recorded every ``dt``."""
+        gram, cross, n_neurons = _normal_equations(*latent_targets(x, m, dt))
+        evals, evecs = torch.linalg.eigh(gram)
+        inverse = evals.clamp(min=0) / (evals.clamp(min=0) ** 2 + (self.ridge * evals[-1]) ** 2)
+        self.m_, self.n_ = m.to(gram), n_neurons * evecs @ (inverse[:, None] * (evecs.T @ cross))
+        return self
+
+
+def field_error(m_ref: torch.Tensor, n_ref: torch.Tensor, m: torch.Tensor, n: torch.Tensor,
+                kappa: torch.Tensor) -> float:
+    """Relative L2 error of the latent flow field of ``(m, n)`` against ``(m_ref, n_ref)`` on points ``kappa`` [G, R]."""
+    ref = latent_field(m_ref, n_ref, kappa.to(m_ref))
+    other = latent_field(m, n, kappa.to(m))
+    return float((other.to(ref) - ref).norm() / ref.norm())
+
+
+def mixture_cv_loglik(points, ks=range(1, 10), folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Held-out log-likelihood per point of Gaussian mixtures with k components, ``points`` [N, D].
+
+    ``folds``-fold cross-validation; returns one mean value per k in ``ks``. The k that maximises it
+    is the number of clusters the data support.
+    """
+    pts = np.asarray(points, dtype=float)
+    if pts.ndim != 2 or len(pts) < 2 * folds:
+        raise ValueError(f"points must be [N, D] with N >= {2 * folds}, got shape {pts.shape}.")
+    fold = np.random.default_rng(seed).permutation(len(pts)) % folds
+    scores = []
+    for k in ks:
+        held = [GaussianMixture(k, covariance_type="full", random_state=seed, n_init=2)
+                .fit(pts[fold != f]).score(pts[fold == f]) for f in range(folds)]
+        scores.append(float(np.mean(held)))
+    return np.array(scores)
