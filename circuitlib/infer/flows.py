@@ -106,7 +106,7 @@ class ConditionalFlow:
             loss.backward()
             opt.step()
             sched.step()
-            self.losses_.append(float(loss))
+            self.losses_.append(loss.item())
         return self
 
     @torch.no_grad()
