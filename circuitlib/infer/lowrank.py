@@ -138,7 +138,9 @@ class MaxEntFit(_LowRankFit):
         """Fit n given ``m`` [N, R] and activity ``x`` [B, T, N] recorded every ``dt``."""
         gram, cross, n_neurons = _normal_equations(*latent_targets(x, m, dt))
         evals, evecs = torch.linalg.eigh(gram)
-        inverse = evals.clamp(min=0) / (evals.clamp(min=0) ** 2 + (self.ridge * evals[-1]) ** 2)
+        lam = evals.clamp(min=0)
+        denom = lam**2 + (self.ridge * evals[-1]) ** 2
+        inverse = torch.where(denom > 0, lam / denom.clamp(min=torch.finfo(denom.dtype).tiny), 0.0)
         self.m_, self.n_ = m.to(gram), n_neurons * evecs @ (inverse[:, None] * (evecs.T @ cross))
         return self
 
