@@ -36,3 +36,22 @@ def ring_profile(ax: plt.Axes, w: torch.Tensor, label: str = "", **style) -> plt
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set(xlabel="ring offset j - i (neurons)", ylabel="weight")
     return ax
+
+
+def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: str = "", **style) -> plt.Axes:
+    """Mean +- sd over rows of ``scale * w`` ``[N, N]`` aligned by ring offset ``j - i``.
+
+    The diagonal (offset 0) is left out, as in the inference error Delta; the band shows how much the
+    rows of an inferred matrix disagree (Delta's variance part), the line its bias.
+    """
+    n = w.shape[0]
+    offsets = torch.arange(-(n // 2), n - n // 2)
+    rows = torch.arange(n)[:, None]
+    aligned = (scale * w.detach().double().cpu())[rows, (rows + offsets[None, :]) % n]  # [N, offsets]
+    keep = offsets != 0
+    mean, sd = aligned.mean(0)[keep], aligned.std(0)[keep]
+    line, = ax.plot(offsets[keep], mean, label=label, **style)
+    ax.fill_between(offsets[keep], mean - sd, mean + sd, color=line.get_color(), alpha=0.25, lw=0)
+    ax.axhline(0, color="0.7", lw=0.5)
+    ax.set(xlabel="ring offset j - i (neurons)", ylabel="weight")
+    return ax
