@@ -42,6 +42,7 @@ book-check: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/ring_simulation.py
+	$(PY) benchmarks/glm_fit.py
 
 clean:
 	rm -rf _build
