@@ -36,21 +36,33 @@ def _sign_of_sum(f: torch.Tensor) -> torch.Tensor:
     return torch.where(s == 0, torch.ones_like(s), s)
 
 
+def _khatri_rao(b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Column-wise Kronecker product ``[J * K, R]`` of ``b`` ``[J, R]`` and ``c`` ``[K, R]`` (row j*K + k)."""
+    return (b[:, None, :] * c[None, :, :]).reshape(-1, b.shape[1])
+
+
 def cp_als(x: torch.Tensor, rank: int, n_iter: int, tol: float, gen: torch.Generator) -> tuple[list[torch.Tensor], int]:
     """CP decomposition of a 3-way tensor ``x`` ``[I, J, K]`` by alternating least squares.
 
-    Returns the factors ``[A [I, R], B [J, R], C [K, R]]`` and the number of sweeps run (stops when
-    the relative change of the fit error falls below ``tol``).
+    Each step solves one factor exactly: ``A = X_(1) (B kr C) (B'B * C'C)^-1`` and likewise for B, C,
+    with the unfoldings ``X_(m)`` made once so every step is one matrix product. Returns the factors
+    ``[A [I, R], B [J, R], C [K, R]]`` and the number of sweeps run (stops when the relative change
+    of the fit error falls below ``tol``).
     """
     factors = [torch.rand(s, rank, generator=gen, dtype=x.dtype).to(x.device) for s in x.shape]
-    specs = ["ijk,jr,kr->ir", "ijk,ir,kr->jr", "ijk,ir,jr->kr"]
-    norm_x, last = x.norm(), math.inf
+    unfolded = [x.reshape(x.shape[0], -1), x.permute(1, 0, 2).reshape(x.shape[1], -1),
+                x.permute(2, 0, 1).reshape(x.shape[2], -1)]  # X_(m): mode m by the other two, in order
+    norm2, last = float((x**2).sum()), math.inf
     for sweep in range(1, n_iter + 1):
         for m in range(3):
-            others = [factors[o] for o in range(3) if o != m]
-            gram = (others[0].T @ others[0]) * (others[1].T @ others[1])
-            factors[m] = torch.linalg.lstsq(gram, torch.einsum(specs[m], x, *others).T).solution.T
-        err = float((x - torch.einsum("ir,jr,kr->ijk", *factors)).norm() / norm_x)
+            p, q = [factors[o] for o in range(3) if o != m]
+            mttkrp = unfolded[m] @ _khatri_rao(p, q)
+            factors[m] = torch.linalg.lstsq((p.T @ p) * (q.T @ q), mttkrp.T).solution.T
+        # ||X - Xhat||^2 = ||X||^2 - 2 <X, Xhat> + ||Xhat||^2, from the last step's products
+        a, b, c = factors
+        inner = float((mttkrp * factors[2]).sum())
+        model2 = float(((a.T @ a) * (b.T @ b) * (c.T @ c)).sum())
+        err = math.sqrt(max(norm2 - 2 * inner + model2, 0.0) / norm2)
         if abs(last - err) < tol * max(err, 1e-12):
             break
         last = err
