@@ -114,3 +114,20 @@ def test_bad_data_is_refused(planted):
     glm.fit(train[:500])
     with pytest.raises(ValueError, match="fitted to 10 neurons"):
         glm.predict(train[:100, :5])
+
+
+def test_full_resolution_fit_uses_the_trains_own_time_step():
+    from circuitlib.sim import ring
+    train = ring.simulate("threshold", duration=1.0, seed=0, burn_in=0.2)
+    glm = CouplingGLM("shared", bin_width=None, max_iter=3).fit(train)
+    assert glm.kernel.shape == (200,)  # 20 ms of 0.1 ms lags
+    assert glm.predict(train).shape == (train.n_steps, 100)
+    with pytest.raises(ValueError, match="bin_width"):
+        CouplingGLM("shared", bin_width=None).fit(train.to_dense())
+
+
+def test_self_history_kernels_are_fitted_per_neuron(planted):
+    _, train, _ = planted
+    glm = CouplingGLM("shared", bin_width=1.0, kernel_length=20.0, n_bases=6, self_history=True).fit(train)
+    assert glm.history.shape == (10, 20)
+    assert glm.history.abs().max() > 0
