@@ -165,7 +165,7 @@ def mixture_cv_loglik(points, ks=range(1, 10), folds: int = 5, seed: int = 0) ->
     fold = np.random.default_rng(seed).permutation(len(pts)) % folds
     scores = []
     for k in ks:
-        held = [GaussianMixture(k, covariance_type="full", random_state=seed, n_init=2)
+        held = [GaussianMixture(k, covariance_type="full", random_state=seed)
                 .fit(pts[fold != f]).score(pts[fold == f]) for f in range(folds)]
         scores.append(float(np.mean(held)))
     return np.array(scores)

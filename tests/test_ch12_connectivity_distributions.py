@@ -1,0 +1,39 @@
+"""Chapter 12 at SCALE=ci (a 1,000-neuron ring, small flows): the numbers it glues are sane."""
+import pytest
+
+from chapters import run_chapter
+
+pytestmark = pytest.mark.chapter
+RADIUS = 0.948  # mean-field ring radius for cov(n, m) = 1.6 I
+
+
+@pytest.fixture(scope="module")
+def glued():
+    return run_chapter("12_connectivity_distributions")
+
+
+def test_simulated_ring_matches_mean_field(glued):
+    assert glued["ring_radius_mean_field"] == pytest.approx(RADIUS, abs=5e-4)
+    assert glued["ring_radius_sim"] == pytest.approx(RADIUS, rel=0.03)
+    assert glued["m_recovery_error"] < 1e-6
+
+
+def test_degenerate_swap_keeps_the_field(glued):
+    assert glued["field_error_degenerate_swap"] < 0.2  # O(1/sqrt N): about 0.15 at N = 1,000
+
+
+def test_both_fits_reproduce_the_field_but_only_maxent_recovers_the_conditional_mean(glued):
+    assert glued["field_error_standard_fit"] < 0.03
+    assert glued["field_error_maxent_fit"] < 0.02
+    assert glued["corr_maxent_vs_conditional_mean"] > 0.95
+    assert glued["corr_standard_vs_conditional_mean"] < 0.9
+    assert glued["gmm_best_k_maxent"] == 1
+    assert glued["gmm_best_k_standard"] >= 3
+
+
+def test_flow_sampled_networks_reproduce_the_dynamics(glued):
+    assert glued["ring_radius_resampled"] == pytest.approx(RADIUS, rel=0.06)
+    assert glued["ring_radius_finite_networks"] == pytest.approx(RADIUS, rel=0.1)
+    assert len(glued["ring_radius_finite_draws"]) == 3
+    assert glued["field_error_resampled_bistable"] < 0.1
+    assert glued["field_error_resampled_limit_cycle"] < 0.1
