@@ -172,7 +172,7 @@ def latent_field(m: torch.Tensor, n: torch.Tensor, kappa: torch.Tensor) -> torch
     return -kappa + torch.tanh(kappa @ m.T) @ n / m.shape[0]
 
 
-def latent_grid(extent: float = 1.5, points: int = 21) -> torch.Tensor:
+def latent_grid(extent: float = 2.0, points: int = 21) -> torch.Tensor:
     """A square grid of rank-2 latent points in ``[-extent, extent]^2``, ``[points^2, 2]`` float64."""
     axis = torch.linspace(-extent, extent, points, dtype=DTYPE)
     return torch.cartesian_prod(axis, axis)
