@@ -41,13 +41,13 @@ def test_raised_cosine_basis_is_nonnegative_and_tiles_between_first_and_last_pea
 
 def test_causal_filter_uses_only_strictly_earlier_bins():
     x = torch.randn(3, 50, dtype=torch.float64)
-    k = torch.randn(3, 4, dtype=torch.float64)
+    k = torch.randn(2, 4, dtype=torch.float64)
     out = causal_filter(x, k)
-    ref = torch.zeros_like(x)
+    ref = torch.zeros(2, 3, 50, dtype=torch.float64)
     for t in range(50):
         for s in range(1, 5):
             if t - s >= 0:
-                ref[:, t] += k[:, s - 1] * x[:, t - s]
+                ref[:, :, t] += k[:, s - 1, None] * x[None, :, t - s]
     assert torch.allclose(out, ref, atol=1e-12)
 
 

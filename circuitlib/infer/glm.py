@@ -58,14 +58,14 @@ def raised_cosine_basis(n_bases: int, n_lags: int, stretch: float = 1.0) -> torc
 
 
 def causal_filter(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """``out[n, t] = sum_{s=1..L} kernels[n, s-1] * x[n, t-s]`` (zero before t = 0).
+    """``out[k, n, t] = sum_{s=1..L} kernels[k, s-1] * x[n, t-s]`` (zero before t = 0).
 
-    x: ``[N, T]``; kernels: ``[N, L]`` (one kernel per row; lag 1 first). Returns ``[N, T]``: only
-    bins strictly before t enter, so a bin's own spikes never predict themselves.
+    x: ``[N, T]``; kernels: ``[K, L]`` (lag 1 first), each applied to every row of x. Returns
+    ``[K, N, T]``: only bins strictly before t enter, so a bin's own spikes never predict themselves.
     """
-    n, length = kernels.shape
-    padded = F.pad(x[None], (length, 0))  # [1, N, L + T]
-    return F.conv1d(padded, kernels.flip(1)[:, None, :], groups=n)[0, :, :-1]
+    length = kernels.shape[1]
+    padded = F.pad(x[:, None, :], (length, 0))  # [N, 1, L + T]
+    return F.conv1d(padded, kernels.flip(1)[:, None, :])[:, :, :-1].transpose(0, 1).contiguous()
 
 
 class CouplingGLM:
@@ -111,10 +111,7 @@ class CouplingGLM:
 
     def _filtered(self, xt: torch.Tensor) -> torch.Tensor:
         """Spikes ``xt`` ``[N, T]`` filtered by every basis: ``[K, N, T]`` (K*N*T numbers in memory)."""
-        lags = self._basis.shape[0]
-        padded = F.pad(xt[:, None, :], (lags, 0))  # [N, 1, L + T]
-        y = F.conv1d(padded, self._basis.T.flip(1)[:, None, :])[:, :, :-1]  # [N, K, T], lags 1..L
-        return y.transpose(0, 1).contiguous()
+        return causal_filter(xt, self._basis.T)
 
     def _eta(self, y: torch.Tensor) -> torch.Tensor:
         """Linear predictor ``[N, T]`` from basis-filtered spikes ``y`` ``[K, N, T]``."""
@@ -184,10 +181,11 @@ class CouplingGLM:
         self._init(xt)
         y = self._filtered(xt)
         self.path, best = [], None
-        for strength in self.strengths:
+        for strength in self.strengths:  # strongest first; each fit starts where the last ended
             n_iter, loss = self._minimise(xt, y, strength)
-            score = self.score(validation).mean if validation is not None else -loss
-            self.path.append((strength, score))
+            if validation is not None:
+                self.path.append((strength, self.score(validation).mean))
+            score = self.path[-1][1] if validation is not None else -loss
             if best is None or score > best[0]:
                 best = (score, strength, n_iter, loss, [p.detach().clone() for p in self._params()])
         _, self.strength_, self.n_iter, self.train_loss, saved = best
@@ -195,7 +193,6 @@ class CouplingGLM:
             for p, v in zip(self._params(), saved):
                 p.copy_(v)
         self.converged = self.n_iter < self.max_iter
-        self.path = self.path if validation is not None else []
         self._report()
         return self
 
