@@ -1,0 +1,111 @@
+"""Training the assembly GNN: the loss of Allier et al. (2026), Supplementary Eq. 3.
+
+    L = sum_i (xhat_i - dx_i/dt)^2                              prediction
+      + alpha sum_i phi*(a_i, 0)^2                              zero steady state
+      + beta  sum_i ReLU(d phi*/dx (a_i, x_i))^2                decay (no runaway excitation)
+      + gamma sum_ij ReLU(-d psi*/dx (., x_j))^2                monotone transfer (fixes the sign of W)
+      + zeta  sum_ij |W_ij|                                     sparsity
+
+Sums run over neurons (and pairs) and are averaged over the frames of a batch. The derivative
+terms are evaluated at the batch's own activity; for a pairwise psi* on a random block of
+``chunk_size`` receivers, scaled up to all N. Parameter groups get separate Adam learning rates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..train import run_steps, seed_everything
+from .assembly_gnn import AssemblyGNN
+
+
+@dataclass(frozen=True)
+class Regularisation:
+    """Coefficients of Supplementary Eq. 3 (defaults: the paper's baseline row of Supp. Table 2)."""
+
+    alpha: float = 1.0
+    beta: float = 0.0
+    gamma: float = 10.0
+    zeta: float = 0.0
+
+    def __post_init__(self):
+        for name in ("alpha", "beta", "gamma", "zeta"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"regularisation coefficient {name} must be >= 0, got {getattr(self, name)}.")
+
+
+def _derivative(fn, x: torch.Tensor) -> torch.Tensor:
+    """Elementwise d fn / dx where each output depends only on its own input; keeps the graph."""
+    x = x.detach().clone().requires_grad_(True)
+    return torch.autograd.grad(fn(x).sum(), x, create_graph=True)[0]
+
+
+def regularisers(model: AssemblyGNN, x: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+    """The four penalty terms (unweighted) for a batch of states ``x`` [B, N]."""
+    n = model.n_neurons
+    parts = {"zero_state": (model.update(x.new_zeros(1, n)) ** 2).sum(),
+             "decay": (torch.relu(_derivative(model.update, x)) ** 2).sum(1).mean(),
+             "l1": model.effective_weights().abs().sum()}
+    if model.psi_input == "pair":
+        start = int(torch.randint(0, max(n - model.chunk_size, 0) + 1, (1,), generator=generator))
+        rows = slice(start, start + model.chunk_size)
+        r = len(range(n)[rows])
+        xe = x[:, None, :].expand(-1, r, -1)
+        slope = _derivative(lambda z: model.pair_transfer(z, rows), xe)
+        parts["monotone"] = (torch.relu(-slope) ** 2).sum((1, 2)).mean() * (n / r)
+    else:
+        slope = _derivative(model.transfer, x)
+        parts["monotone"] = (torch.relu(-slope) ** 2).sum(1).mean() * n
+    return parts
+
+
+def assembly_loss(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, reg: Regularisation,
+                  t: torch.Tensor | None = None, generator: torch.Generator | None = None):
+    """Total loss and its named parts for a batch ``x``, ``dxdt`` [B, N] (``t`` [B] with a field)."""
+    pred = model(x, t)
+    parts = {"prediction": ((pred - dxdt) ** 2).sum(1).mean()}
+    terms = regularisers(model, x, generator)
+    weights = {"zero_state": reg.alpha, "decay": reg.beta, "monotone": reg.gamma, "l1": reg.zeta}
+    total = parts["prediction"]
+    for name, coef in weights.items():
+        if coef > 0:
+            total = total + coef * terms[name]
+    parts.update({k: v.detach() for k, v in terms.items()})
+    return total, parts
+
+
+def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_steps: int,
+                     batch_size: int = 8, reg: Regularisation = Regularisation(),
+                     lr_weights: float = 1e-3, lr_latents: float = 7.5e-4, lr_functions: float = 5e-4,
+                     lr_field: float = 1e-5, times: torch.Tensor | None = None, seed: int = 0,
+                     progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
+    """Adam on random batches of frames: W, latents, the MLPs (and the field) each at their own rate.
+
+    ``x``, ``dxdt`` [T, N] (float, on the model's device); ``times`` [T] scaled frame times for a
+    field model. Returns the logged history of :func:`circuitlib.train.run_steps`.
+    """
+    if x.shape != dxdt.shape or x.dim() != 2 or x.shape[1] != model.n_neurons:
+        raise ValueError(f"x and dxdt must both be [T, N] with N = {model.n_neurons}; got "
+                         f"{tuple(x.shape)} and {tuple(dxdt.shape)}.")
+    if not (torch.isfinite(x).all() and torch.isfinite(dxdt).all()):
+        raise ValueError("x or dxdt contain NaN or inf; drop or interpolate those frames first.")
+    if model.field is not None and (times is None or times.shape != (x.shape[0],)):
+        raise ValueError("a model with a field needs times [T], the frame times scaled to [-1, 1].")
+    if batch_size < 1 or batch_size > x.shape[0]:
+        raise ValueError(f"batch_size must lie in 1..T = {x.shape[0]}, got {batch_size}.")
+    gen = seed_everything(seed)
+    groups = [{"params": [model.weight], "lr": lr_weights},
+              {"params": list(model.phi.parameters()) + list(model.psi.parameters()), "lr": lr_functions}]
+    if model.latents.requires_grad:
+        groups.append({"params": [model.latents], "lr": lr_latents})
+    if model.field is not None:
+        groups.append({"params": list(model.field.parameters()), "lr": lr_field})
+    optimizer = torch.optim.Adam(groups)
+
+    def step_loss(_step):
+        idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(x.device)
+        return assembly_loss(model, x[idx], dxdt[idx], reg, None if times is None else times[idx], gen)
+
+    return run_steps(step_loss, optimizer, n_steps, progress=progress, desc="assembly GNN",
+                     log_every=log_every, callback=callback)

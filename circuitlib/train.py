@@ -1,0 +1,51 @@
+"""The one training loop: seeded, with a progress bar and a loss history."""
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch; return a CPU generator for data sampling."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def run_steps(step_loss: Callable[[int], tuple[torch.Tensor, dict]], optimizer: torch.optim.Optimizer,
+              n_steps: int, scheduler=None, progress: bool = True, desc: str = "training",
+              log_every: int = 100, callback: Callable[[int], None] | None = None) -> list[dict]:
+    """Take ``n_steps`` optimiser steps on ``step_loss(step) -> (loss, parts)``.
+
+    ``parts`` maps names to scalar tensors that are logged (mean over each ``log_every`` steps)
+    with the total; ``callback(step)`` runs after each logged block. Raises on a non-finite loss,
+    naming the step, rather than training on NaNs.
+    """
+    if n_steps < 0 or log_every < 1:
+        raise ValueError(f"need n_steps >= 0 and log_every >= 1, got {n_steps}, {log_every}.")
+    history, block = [], {}
+    bar = tqdm(range(n_steps), disable=not progress, desc=desc)
+    for step in bar:
+        loss, parts = step_loss(step)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rates.")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        for k, v in {"loss": loss.detach(), **parts}.items():
+            block[k] = block.get(k, 0.0) + float(v)
+        if (step + 1) % log_every == 0 or step == n_steps - 1:
+            n = (step % log_every) + 1
+            history.append({"step": step + 1, **{k: v / n for k, v in block.items()}})
+            block = {}
+            bar.set_postfix(loss=f"{history[-1]['loss']:.4g}")
+            if callback is not None:
+                callback(step + 1)
+    return history
