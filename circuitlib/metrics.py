@@ -4,14 +4,21 @@
   conventions of Yoon (2025, App. F), plus its bias/variance split;
 * :func:`bits_per_spike` — held-out Poisson log-likelihood gain over a homogeneous Poisson model
   (Yoon 2025, Eq. 19), in bits per spike;
-* :func:`linear_fit` — R^2 and slope of inferred against true weights (Allier et al. 2026).
+* :func:`linear_fit` — R^2 and slope of inferred against true weights (Allier et al. 2026);
+* heterogeneous assemblies (Allier et al. 2026): :func:`cluster_latents` and :func:`match_clusters`
+  (neuron types from the learned latents a_i), :func:`transfer_scale` and :func:`corrected_weights`
+  (undo the W·psi scale ambiguity and the gain), :func:`rollout_scores` (R^2 of rollouts).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.metrics import silhouette_score
 
 from ._validate import square_matrix
 
@@ -162,3 +169,142 @@ def linear_fit(true: torch.Tensor, est: torch.Tensor, mask: torch.Tensor | None 
     ss_tot = (ec**2).sum()
     r2 = 1.0 - ((ec - slope * tc) ** 2).sum() / ss_tot if ss_tot > 0 else torch.tensor(0.0)
     return float(r2), float(slope), float(est.mean() - slope * true.mean())
+
+
+def _labels(name: str, labels) -> np.ndarray:
+    labels = np.asarray(torch.as_tensor(labels).cpu())
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of labels, got shape {labels.shape}.")
+    return labels
+
+
+def match_clusters(true_labels, pred_labels) -> tuple[float, dict]:
+    """Best one-to-one matching of predicted cluster ids to true type ids (Hungarian algorithm on
+    the contingency table).
+
+    true_labels, pred_labels: ``[N]`` integer labels, any ids. Returns ``(accuracy, mapping)``:
+    the fraction of neurons whose matched label equals the true one, and ``{pred_id: true_id}`` for
+    the matched clusters. With more clusters than types the unmatched clusters count as errors.
+    """
+    t, p = _labels("true_labels", true_labels), _labels("pred_labels", pred_labels)
+    if t.shape != p.shape:
+        raise ValueError(f"true_labels and pred_labels need one label per neuron each, got {t.size} and {p.size}.")
+    t_ids, t_idx = np.unique(t, return_inverse=True)
+    p_ids, p_idx = np.unique(p, return_inverse=True)
+    table = np.zeros((len(p_ids), len(t_ids)), dtype=np.int64)
+    np.add.at(table, (p_idx, t_idx), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    mapping = {p_ids[r].item(): t_ids[c].item() for r, c in zip(rows, cols)}
+    return float(table[rows, cols].sum() / t.size), mapping
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterResult:
+    """Cluster labels ``[N]`` (int), the chosen number of clusters, and the silhouette score of
+    every K tried (empty when all latents coincide and ``k == 1``)."""
+
+    labels: np.ndarray
+    k: int
+    silhouette: dict = field(default_factory=dict)
+
+
+CLUSTER_METHODS = ("kmeans", "hierarchical")
+
+
+def cluster_latents(latents, k_range=range(2, 11), method: str = "kmeans", seed: int = 0) -> ClusterResult:
+    """Cluster learned latents ``[N, D]``, choosing K in ``k_range`` by the highest (Euclidean)
+    silhouette score, as Allier et al. (2026) do.
+
+    ``method="kmeans"``: KMeans(n_init=10, random_state=seed); ``"hierarchical"``: Ward
+    agglomerative clustering. K larger than N - 1 or than the number of distinct latents is
+    skipped. Latents that all coincide (e.g. a fixed-latent ablation) give K = 1, all labels 0.
+    """
+    if method not in CLUSTER_METHODS:
+        raise ValueError(f"method must be one of {CLUSTER_METHODS}, got {method!r}.")
+    x = torch.as_tensor(latents).detach().cpu().to(torch.float64).numpy()
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"latents must be a non-empty [N, D] array, got shape {x.shape}.")
+    if not np.isfinite(x).all():
+        raise ValueError("latents contain NaN or inf.")
+    ks = sorted(set(int(k) for k in k_range))
+    if not ks or ks[0] < 2:
+        raise ValueError(f"k_range must hold numbers of clusters >= 2 (silhouette needs two), got {list(k_range)}.")
+    n_distinct = len(np.unique(x, axis=0))
+    if n_distinct == 1:
+        return ClusterResult(np.zeros(len(x), dtype=np.int64), 1, {})
+    ks = [k for k in ks if k <= min(len(x) - 1, n_distinct)]
+    if not ks:
+        raise ValueError(f"{len(x)} latents ({n_distinct} distinct) are too few for any K in k_range; "
+                         "need at least K + 1 latents and K distinct ones.")
+    fits, scores = {}, {}
+    for k in ks:
+        model = (KMeans(n_clusters=k, n_init=10, random_state=seed) if method == "kmeans"
+                 else AgglomerativeClustering(n_clusters=k, linkage="ward"))
+        fits[k] = model.fit_predict(x).astype(np.int64)
+        scores[k] = float(silhouette_score(x, fits[k]))
+    best = max(scores, key=scores.get)
+    return ClusterResult(fits[best], best, scores)
+
+
+def transfer_scale(learned, true, learned_at_zero=0.0) -> torch.Tensor:
+    """Per-sender factor c_j with ``learned_j(x) - learned_j(0) ~ c_j true_j(x)`` (least squares
+    through the origin, since the true psi(0) = 0): c_j = <l_j - l_j(0), t_j> / <t_j, t_j>.
+
+    learned, true: ``[N, M]`` (or ``[M]``) functions on the same M samples of x.
+    learned_at_zero: ``[N]`` or scalar, each learned function's value at x = 0.
+    Returns ``[N]`` (or a scalar tensor), float64.
+    """
+    l, t = torch.as_tensor(learned).to(torch.float64), torch.as_tensor(true).to(torch.float64)
+    if l.shape != t.shape or l.dim() not in (1, 2) or l.shape[-1] == 0:
+        raise ValueError(f"learned and true must both be [N, M] or [M] of one shape, got {tuple(l.shape)} "
+                         f"and {tuple(t.shape)}.")
+    l0 = torch.as_tensor(learned_at_zero).to(l.device, torch.float64)
+    if l0.numel() == 1:
+        l0 = l0.reshape(())
+    elif l0.shape != l.shape[:-1]:
+        raise ValueError(f"learned_at_zero must be a scalar or hold one value per function "
+                         f"({tuple(l.shape[:-1])}), got shape {tuple(l0.shape)}.")
+    l = l - (l0 if l0.dim() == 0 else l0[..., None])
+    denom = (t * t).sum(-1)
+    if not torch.isfinite(l).all() or not torch.isfinite(t).all() or (denom == 0).any():
+        raise ValueError("learned and true must be finite, and no true function may be zero on every sample.")
+    return (l * t).sum(-1) / denom
+
+
+def corrected_weights(weights, scale, gain) -> torch.Tensor:
+    """Map a learned W back to the simulator's W: ``W_ij * c_j / g_i`` (row i receives, column j sends).
+
+    weights: ``[N, N]`` learned weights; scale: ``[N]`` or scalar, the sender's
+    :func:`transfer_scale` c_j (learned psi_j ~ c_j true psi_j); gain: scalar or ``[N]`` receiver
+    gain g_i. Returns float64 ``[N, N]``.
+    """
+    w = square_matrix("weights", weights)
+    c = torch.as_tensor(scale).to(w.device, torch.float64)
+    g = torch.as_tensor(gain).to(w.device, torch.float64)
+    for name, v in (("scale", c), ("gain", g)):
+        if v.numel() != 1 and v.shape != (w.shape[0],):
+            raise ValueError(f"{name} must be a scalar or [N] = [{w.shape[0]}], got shape {tuple(v.shape)}.")
+    if (g == 0).any() or not (torch.isfinite(c).all() and torch.isfinite(g).all()):
+        raise ValueError("scale and gain must be finite and gain non-zero.")
+    return w * c.reshape(1, -1) / g.reshape(-1, 1)
+
+
+def rollout_scores(true, pred, steps=(400, 800)) -> dict[int, tuple[float, float]]:
+    """R^2 and slope (:func:`linear_fit`, pred against true) of a rollout after each number of steps.
+
+    true, pred: ``[S, B, N]`` or ``[S, N]`` states, index 0 the shared initial state, so the state
+    after ``step`` steps is index ``step`` (all batches and neurons pooled). A step outside
+    ``0..S-1`` raises. Returns ``{step: (r2, slope)}``.
+    """
+    true, pred = torch.as_tensor(true), torch.as_tensor(pred)
+    if true.shape != pred.shape or true.dim() not in (2, 3):
+        raise ValueError(f"true and pred must both be [S, B, N] or [S, N] of one shape, got "
+                         f"{tuple(true.shape)} and {tuple(pred.shape)}.")
+    scores = {}
+    for step in steps:
+        if not 0 <= step < true.shape[0]:
+            raise ValueError(f"step {step} is outside the rollout: it holds {true.shape[0]} states "
+                             f"(steps 0..{true.shape[0] - 1}); roll out longer or ask for earlier steps.")
+        r2, slope, _ = linear_fit(true[step], pred[step])
+        scores[int(step)] = (r2, slope)
+    return scores
