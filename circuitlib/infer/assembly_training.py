@@ -71,8 +71,7 @@ def assembly_loss(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, reg: 
     for name, coef in weights.items():
         if coef > 0:
             total = total + coef * terms[name]
-    parts.update({k: v.detach() for k, v in terms.items()})
-    return total, parts
+    return total, {k: v.detach() for k, v in {**parts, **terms}.items()}
 
 
 def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_steps: int,

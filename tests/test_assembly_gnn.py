@@ -1,0 +1,140 @@
+"""The assembly GNN: message paths agree, each regulariser measures what it says, training runs."""
+import pytest
+import torch
+from torch import nn
+
+from circuitlib.infer.assembly_gnn import AssemblyGNN, rollout
+from circuitlib.infer.assembly_training import Regularisation, assembly_loss, fit_assembly_gnn, regularisers
+from circuitlib.sim import assembly as A
+
+N = 24
+
+
+def batch(b=3, seed=0):
+    return 3 * torch.randn(b, N, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("psi_input, paths", [("x", ["dense", "pairwise", "edges"]),
+                                              ("sender", ["dense", "pairwise", "edges"]),
+                                              ("pair", ["pairwise", "edges"])])
+def test_message_paths_agree_dense_and_sparse(psi_input, paths):
+    mask = torch.rand(N, N, generator=torch.Generator().manual_seed(1)) < 0.3
+    for m in (None, mask):
+        model = AssemblyGNN(N, psi_input=psi_input, mask=m, chunk_size=5, weight_init_std=0.1)
+        with torch.no_grad():
+            model.latents.normal_()
+        x = batch()
+        outs = []
+        for path in paths:
+            model.message_path = path
+            outs.append(model(x))
+        for out in outs[1:]:
+            assert torch.allclose(out, outs[0], atol=1e-5)
+
+
+def test_mask_and_diagonal_are_zero_in_effective_weights():
+    mask = torch.ones(N, N, dtype=torch.bool)
+    mask[0, 1] = False
+    w = AssemblyGNN(N, mask=mask, weight_init_std=1.0).effective_weights()
+    assert torch.all(w.diagonal() == 0) and w[0, 1] == 0 and (w != 0).sum() == N * N - N - 1
+
+
+def identity_mlp(mlp: nn.Sequential, sign: float, bias: float = 0.0, x_column: int = -1):
+    """Set a 3-layer ReLU MLP to sign * x + bias, where x is input column ``x_column``."""
+    first, _, second, _, last = mlp
+    with torch.no_grad():
+        for layer in (first, second, last):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        first.weight[0, x_column], first.weight[1, x_column] = 1.0, -1.0     # relu(x), relu(-x)
+        second.weight[0, 0], second.weight[1, 1] = 1.0, 1.0
+        last.weight[0, 0], last.weight[0, 1] = sign, -sign
+        last.bias.fill_(bias)
+
+
+def test_each_regulariser_measures_its_property():
+    model = AssemblyGNN(N, weight_init_std=0.5)
+    identity_mlp(model.phi, +1.0, bias=0.5)      # phi* = x + 0.5: grows (decay penalty), phi*(0) != 0
+    identity_mlp(model.psi, -1.0)                # psi* = -x: decreasing (monotone penalty)
+    x = batch(4)
+    parts = regularisers(model, x)
+    assert parts["zero_state"].item() == pytest.approx(N * 0.25)
+    assert parts["decay"].item() == pytest.approx(N)             # ReLU(1)^2 summed over neurons
+    assert parts["monotone"].item() == pytest.approx(N * N)      # ReLU(1)^2 over all N x N pairs
+    assert parts["l1"].item() == pytest.approx(model.effective_weights().abs().sum().item())
+    identity_mlp(model.phi, -1.0)                # phi* = -x: decays, zero at rest
+    identity_mlp(model.psi, +1.0)                # psi* = x: increasing
+    parts = regularisers(model, x)
+    assert parts["zero_state"] == 0 and parts["decay"] == 0 and parts["monotone"] == 0
+
+
+def test_pairwise_monotone_penalty_counts_every_pair():
+    model = AssemblyGNN(N, psi_input="pair", chunk_size=6)
+    identity_mlp(model.psi, -1.0)
+    assert regularisers(model, batch(2))["monotone"].item() == pytest.approx(N * N)
+
+
+def test_loss_weights_the_terms_by_their_coefficients():
+    model = AssemblyGNN(N, weight_init_std=0.5)
+    x, y = batch(4), batch(4, seed=1)
+    base, parts = assembly_loss(model, x, y, Regularisation(alpha=0, gamma=0))
+    assert base.item() == pytest.approx(parts["prediction"].item(), rel=1e-6)
+    total, parts = assembly_loss(model, x, y, Regularisation(alpha=2, beta=3, gamma=4, zeta=5))
+    expect = parts["prediction"] + 2 * parts["zero_state"] + 3 * parts["decay"] + 4 * parts["monotone"] + 5 * parts["l1"]
+    assert total.item() == pytest.approx(expect.item(), rel=1e-5)
+
+
+def test_field_scales_only_modulated_neurons():
+    pos = torch.rand(N, 2) * 2 - 1
+    pos[N // 2:] = float("nan")
+    model = AssemblyGNN(N, positions=pos, weight_init_std=0.5)
+    with torch.no_grad():
+        model.field.out.bias.fill_(1.0)           # Omega* = 2 + small on modulated neurons
+    x, t = batch(2), torch.zeros(2)
+    plain = model.update(x) + model.messages(x)
+    out = model(x, t)
+    assert torch.allclose(out[:, N // 2:], plain[:, N // 2:])
+    assert not torch.allclose(out[:, :N // 2], plain[:, :N // 2])
+    with pytest.raises(ValueError, match="times"):
+        model(x)
+
+
+def test_training_lowers_the_loss_and_fixed_latents_stay_fixed():
+    sim = A.simulate(N, 400, burn_in=50, seed=0, device="cpu")
+    model = AssemblyGNN(N, fixed_latents=True)
+    before = model.latents.clone()
+    hist = fit_assembly_gnn(model, sim.x, sim.dxdt, 200, batch_size=16, progress=False, log_every=50)
+    assert hist[-1]["prediction"] < 0.5 * hist[0]["prediction"]
+    assert torch.equal(model.latents, before)
+
+
+def test_rollout_of_a_silent_model_stays_put():
+    model = AssemblyGNN(N, weight_init_std=0.0)
+    identity_mlp(model.phi, 0.0)
+    x0 = batch(2)
+    traj = rollout(model, x0, 5)
+    assert traj.shape == (5, 2, N) and torch.allclose(traj[-1], x0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(psi_input="receiver"), "psi_input"),
+    (dict(psi_input="pair", message_path="dense"), "dense path"),
+    (dict(message_path="sparse"), "message_path"),
+    (dict(mask=torch.ones(3, 3, dtype=torch.bool)), "mask"),
+    (dict(positions=torch.zeros(N, 3)), "positions"),
+])
+def test_bad_configuration_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AssemblyGNN(N, **kwargs)
+
+
+def test_bad_data_is_refused():
+    model = AssemblyGNN(N)
+    with pytest.raises(ValueError, match="x must be"):
+        model(torch.zeros(2, N + 1))
+    x = torch.zeros(10, N)
+    x[3, 2] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        fit_assembly_gnn(model, x, torch.zeros(10, N), 1, progress=False)
+    with pytest.raises(ValueError, match="both be"):
+        fit_assembly_gnn(model, torch.zeros(10, N), torch.zeros(9, N), 1, progress=False)
