@@ -43,6 +43,7 @@ book-check: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) benchmarks/ring_simulation.py
 	$(PY) benchmarks/glm_fit.py
+	$(PY) benchmarks/assembly.py
 
 clean:
 	rm -rf _build
