@@ -122,6 +122,8 @@ def test_rollout_of_a_silent_model_stays_put():
     (dict(message_path="sparse"), "message_path"),
     (dict(mask=torch.ones(3, 3, dtype=torch.bool)), "mask"),
     (dict(positions=torch.zeros(N, 3)), "positions"),
+    (dict(latents=torch.zeros(N, 3)), "latents"),
+    (dict(latents=torch.full((N, 2), float("nan"))), "latents"),
 ])
 def test_bad_configuration_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

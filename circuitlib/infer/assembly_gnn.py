@@ -99,14 +99,15 @@ class AssemblyGNN(nn.Module):
     ``mask`` [N, N] (bool) marks entries allowed to be non-zero (default: all but the diagonal).
     ``positions`` [N, 2] (in [-1, 1]) switch the field Omega* on for the neurons whose row is finite
     (a NaN row means "not modulated": Omega = 1); ``t`` is then the frame time scaled to [-1, 1]
-    by the caller. ``fixed_latents`` freezes every a_i at the same vector (the
-    paper's ablation that treats all neurons as one type).
+    by the caller. ``latents`` [N, latent_dim] sets the starting a_i (default: all ones);
+    ``fixed_latents`` freezes them, which with the default is the paper's ablation that treats all
+    neurons as one type.
     """
 
     def __init__(self, n_neurons: int, latent_dim: int = 2, psi_input: str = "x", hidden: int = 64,
                  n_layers: int = 3, mask: torch.Tensor | None = None, positions: torch.Tensor | None = None,
                  message_path: str = "auto", chunk_size: int = 64, fixed_latents: bool = False,
-                 weight_init_std: float = 1e-3, seed: int = 0):
+                 latents: torch.Tensor | None = None, weight_init_std: float = 1e-3, seed: int = 0):
         super().__init__()
         if psi_input not in PSI_INPUTS:
             raise ValueError(f"psi_input must be one of {PSI_INPUTS}, got {psi_input!r}.")
@@ -131,8 +132,12 @@ class AssemblyGNN(nn.Module):
         self.register_buffer("mask", mask)
         self.register_buffer("edge_index", mask.nonzero().T.flip(0).contiguous())   # [2, E]: sender, receiver
         self.weight = nn.Parameter(weight_init_std * torch.randn(n_neurons, n_neurons, generator=gen) * mask)
-        latents = torch.ones(n_neurons, latent_dim)
-        self.latents = nn.Parameter(latents, requires_grad=not fixed_latents)
+        if latents is None:
+            latents = torch.ones(n_neurons, latent_dim)
+        elif latents.shape != (n_neurons, latent_dim) or not torch.isfinite(latents).all():
+            raise ValueError(f"latents must be a finite [N, latent_dim] = [{n_neurons}, {latent_dim}] tensor, "
+                             f"got shape {tuple(latents.shape)}.")
+        self.latents = nn.Parameter(latents.clone().float(), requires_grad=not fixed_latents)
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.phi = MLP(latent_dim + 1, hidden, n_layers)

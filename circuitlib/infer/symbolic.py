@@ -1,11 +1,12 @@
 """Formula recovery for learned 1-D functions (phi*, psi*) by sparse regression.
 
 Allier et al. (2026) use PySR, which needs Julia; offline we fit a fixed library of candidate
-terms (1, x, tanh(x / gamma)) by sequentially thresholded least squares (STLSQ, as in SINDy,
-Brunton et al. 2016) and keep the few terms that survive.
+terms (1, x, tanh(x / gamma)) and keep the smallest subset of terms that explains the learned
+curve (sparse identification in the spirit of SINDy, Brunton et al. 2016).
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -43,14 +44,14 @@ def _lstsq(a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.linalg.lstsq(a / norms, y[:, None], driver="gelsd").solution[:, 0] / norms
 
 
-def sparse_regression(x, y, library: list[Term], threshold: float = 0.02, max_iter: int = 10) -> dict[str, float]:
-    """Sparse fit ``y ~ sum_k coef_k term_k(x)`` by STLSQ.
+def sparse_regression(x, y, library: list[Term], max_terms: int = 3, tol: float = 1e-3) -> dict[str, float]:
+    """Sparse fit ``y ~ sum_k coef_k term_k(x)`` by best-subset selection.
 
-    x, y: ``[M]`` samples. Least squares on all terms, then terms with
-    ``|coef| < threshold * max |coef|`` are dropped (relative to the largest coefficient, so the
-    cut does not depend on the scale of y) and the survivors refit, until the surviving set stops
-    changing or after ``max_iter`` rounds. Returns ``{name: coef}`` of the surviving terms, in
-    library order.
+    x, y: ``[M]`` samples. Every subset of at most ``max_terms`` library terms is fitted by least
+    squares (a 9-term library and 3 terms is 129 small fits); the answer is the smallest subset
+    whose relative residual ``||y - fit|| / ||y||`` is within ``tol`` of the best over all subsets.
+    Exhaustive search, unlike thresholded least squares, is not fooled by the near-collinear tanh
+    widths of the library. Returns ``{name: coef}`` in library order.
     """
     x = torch.as_tensor(x).detach().cpu().to(torch.float64)
     y = torch.as_tensor(y).detach().cpu().to(torch.float64)
@@ -61,26 +62,22 @@ def sparse_regression(x, y, library: list[Term], threshold: float = 0.02, max_it
         raise ValueError("x or y contain NaN or inf.")
     if not library or len({t.name for t in library}) != len(library):
         raise ValueError("library must be a non-empty list of terms with distinct names, e.g. default_library().")
-    if not 0 <= threshold < 1 or max_iter < 1:
-        raise ValueError(f"threshold must lie in [0, 1) and max_iter be >= 1, got {threshold} and {max_iter}.")
+    if not 1 <= max_terms <= len(library) or tol < 0:
+        raise ValueError(f"max_terms must lie in 1..{len(library)} and tol be >= 0, got {max_terms} and {tol}.")
     a = torch.stack([t.fn(x) for t in library], 1)
     if not torch.isfinite(a).all():
         raise ValueError("a library term is NaN or inf on these x; restrict x or the library.")
-
-    def fit(active: torch.Tensor) -> torch.Tensor:
-        coef = torch.zeros(len(library), dtype=torch.float64)
-        if active.any():
-            coef[active] = _lstsq(a[:, active], y)
-        return coef
-
-    active = a.norm(dim=0) > 0
-    coef = fit(active)
-    for _ in range(max_iter):
-        keep = (coef != 0) & (coef.abs() >= threshold * coef.abs().max())
-        if torch.equal(keep, active):
-            break
-        active, coef = keep, fit(keep)
-    return {t.name: float(c) for t, c in zip(library, coef) if c != 0}
+    scale = max(float(y.norm()), 1e-300)
+    best = {}                                              # size -> (relative error, subset, coefficients)
+    for size in range(1, max_terms + 1):
+        for subset in itertools.combinations(range(len(library)), size):
+            coef = _lstsq(a[:, subset], y)
+            err = float((y - a[:, subset] @ coef).norm()) / scale
+            if size not in best or err < best[size][0]:
+                best[size] = (err, subset, coef)
+    floor = min(err for err, _, _ in best.values())
+    err, subset, coef = next(best[k] for k in sorted(best) if best[k][0] <= floor + tol)
+    return {library[i].name: float(c) for i, c in zip(subset, coef)}
 
 
 def format_formula(coefs: dict[str, float], digits: int = 3) -> str:
