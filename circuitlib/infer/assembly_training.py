@@ -77,13 +77,12 @@ def assembly_loss(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, reg: 
 def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_steps: int,
                      batch_size: int = 8, reg: Regularisation = Regularisation(),
                      lr_weights: float = 1e-3, lr_latents: float = 7.5e-4, lr_functions: float = 5e-4,
-                     lr_field: float = 1e-5, lr_decay: float = 1.0, times: torch.Tensor | None = None, seed: int = 0,
+                     lr_field: float = 1e-5, times: torch.Tensor | None = None, seed: int = 0,
                      progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
     """Adam on random batches of frames: W, latents, the MLPs (and the field) each at their own rate.
 
     ``x``, ``dxdt`` [T, N] (float, on the model's device); ``times`` [T] scaled frame times for a
-    field model. Every learning rate decays exponentially to ``lr_decay`` times its start by the
-    last step (1: constant). Returns the logged history of :func:`circuitlib.train.run_steps`.
+    field model. Returns the logged history of :func:`circuitlib.train.run_steps`.
     """
     if x.shape != dxdt.shape or x.dim() != 2 or x.shape[1] != model.n_neurons:
         raise ValueError(f"x and dxdt must both be [T, N] with N = {model.n_neurons}; got "
@@ -94,8 +93,6 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
         raise ValueError("a model with a field needs times [T], the frame times scaled to [-1, 1].")
     if batch_size < 1 or batch_size > x.shape[0]:
         raise ValueError(f"batch_size must lie in 1..T = {x.shape[0]}, got {batch_size}.")
-    if not 0 < lr_decay <= 1:
-        raise ValueError(f"lr_decay is the final fraction of each learning rate, in (0, 1]; got {lr_decay}.")
     gen = seed_everything(seed)
     groups = [{"params": [model.weight], "lr": lr_weights},
               {"params": list(model.phi.parameters()) + list(model.psi.parameters()), "lr": lr_functions}]
@@ -104,11 +101,10 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
     if model.field is not None:
         groups.append({"params": list(model.field.parameters()), "lr": lr_field})
     optimizer = torch.optim.Adam(groups)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_decay ** (1.0 / max(n_steps, 1)))
 
     def step_loss(_step):
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(x.device)
         return assembly_loss(model, x[idx], dxdt[idx], reg, None if times is None else times[idx], gen)
 
-    return run_steps(step_loss, optimizer, n_steps, scheduler=scheduler, progress=progress, desc="assembly GNN",
+    return run_steps(step_loss, optimizer, n_steps, progress=progress, desc="assembly GNN",
                      log_every=log_every, callback=callback)
