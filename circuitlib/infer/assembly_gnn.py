@@ -77,6 +77,13 @@ class Siren(nn.Module):
         return 1.0 + self.out(h).squeeze(-1)
 
 
+def psi_features(psi_input: str, x: torch.Tensor, a_i: torch.Tensor | None, a_j: torch.Tensor) -> torch.Tensor:
+    """Input of psi*: the latents ``psi_input`` asks for, then x. ``x`` [...]; ``a_i``, ``a_j``
+    broadcastable to [..., D] -> [..., d]."""
+    parts = {"x": [], "sender": [a_j], "pair": [a_i, a_j]}[psi_input]
+    return torch.cat([p.expand(*x.shape, -1) for p in parts] + [x[..., None]], dim=-1)
+
+
 class _EdgeMessages(MessagePassing):
     """sum_j W_ij psi*(., x_j) as per-edge messages; node features are frames ``[N, B]``."""
 
@@ -87,10 +94,7 @@ class _EdgeMessages(MessagePassing):
         return self.propagate(edge_index, x=x, a=latents, w=edge_weight, psi=psi, psi_input=psi_input)
 
     def message(self, x_j, a_i, a_j, w, psi, psi_input):
-        b = x_j.shape[1]
-        parts = {"x": [], "sender": [a_j], "pair": [a_i, a_j]}[psi_input]
-        z = torch.cat([p[:, None, :].expand(-1, b, -1) for p in parts] + [x_j[..., None]], dim=-1)
-        return w[:, None] * psi(z)
+        return w[:, None] * psi(psi_features(psi_input, x_j, a_i[:, None], a_j[:, None]))
 
 
 class AssemblyGNN(nn.Module):
@@ -165,10 +169,7 @@ class AssemblyGNN(nn.Module):
         """psi* per sender for ``x`` [B, N] -> [B, N] (not defined for pairwise psi*)."""
         if self.psi_input == "pair":
             raise ValueError("psi* depends on the receiver (psi_input='pair'); use pair_transfer.")
-        if self.psi_input == "x":
-            return self.psi(x[..., None])
-        a = self.latents.expand(x.shape[0], -1, -1)
-        return self.psi(torch.cat([a, x[..., None]], dim=-1))
+        return self.psi(psi_features(self.psi_input, x, None, self.latents))
 
     def pair_transfer(self, x: torch.Tensor, rows: slice) -> torch.Tensor:
         """psi*(a_i, a_j, x_j) for receivers ``rows`` and every sender j.
@@ -176,13 +177,9 @@ class AssemblyGNN(nn.Module):
         ``x`` is [B, N] (or already expanded to [B, R, N], e.g. to differentiate per pair) -> [B, R, N].
         """
         a_i = self.latents[rows]
-        r = a_i.shape[0]
         if x.dim() == 2:
-            x = x[:, None, :].expand(-1, r, -1)
-        b, _, n = x.shape
-        a_j = self.latents[None, None].expand(b, r, -1, -1)
-        parts = {"x": [], "sender": [a_j], "pair": [a_i[None, :, None].expand(b, -1, n, -1), a_j]}[self.psi_input]
-        return self.psi(torch.cat(parts + [x[..., None]], dim=-1))
+            x = x[:, None, :].expand(-1, a_i.shape[0], -1)
+        return self.psi(psi_features(self.psi_input, x, a_i[:, None], self.latents))
 
     def messages(self, x: torch.Tensor) -> torch.Tensor:
         """sum_j W_ij psi*(., x_j) for ``x`` [B, N] -> [B, N] on the configured path."""
