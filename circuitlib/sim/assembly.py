@@ -156,13 +156,13 @@ class AssemblyDynamics:
                              f"{int(types.max())}.")
         if gamma_of not in GAMMA_OWNERS:
             raise ValueError(f"gamma_of must be one of {GAMMA_OWNERS}, got {gamma_of!r}.")
-        dev, dt_ = weights.device, weights.dtype
+        dev, dtype = weights.device, weights.dtype
         self.weights, self.gain, self.gamma_of = weights, gain, gamma_of
         self.types = types.to(dev)
-        self.inv_tau = (1.0 / params.tau).to(dev, dt_)[self.types]
-        self.s = params.s.to(dev, dt_)[self.types]
-        self.gamma = params.gamma.to(dev, dt_)[self.types]
-        self.theta = params.theta.to(dev, dt_)[self.types]
+        self.inv_tau = (1.0 / params.tau).to(dev, dtype)[self.types]
+        self.s = params.s.to(dev, dtype)[self.types]
+        self.gamma = params.gamma.to(dev, dtype)[self.types]
+        self.theta = params.theta.to(dev, dtype)[self.types]
         # receiver-owned gamma: one dense product per distinct width, on that width's receiving rows
         self.width_groups = [(g.item(), torch.nonzero(self.gamma == g).squeeze(1))
                              for g in torch.unique(self.gamma)] if gamma_of == "receiver" else []
