@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from circuitlib.infer.assembly_gnn import AssemblyGNN, rollout
-from circuitlib.infer.assembly_training import Regularisation, assembly_loss, fit_assembly_gnn, regularisers
+from circuitlib.infer.assembly_training import (Regularisation, assembly_loss, fit_assembly_gnn,
+                                                  refine_least_squares, regularisers)
 from circuitlib.sim import assembly as A
 
 N = 24
@@ -140,3 +141,35 @@ def test_bad_data_is_refused():
         fit_assembly_gnn(model, x, torch.zeros(10, N), 1, progress=False)
     with pytest.raises(ValueError, match="both be"):
         fit_assembly_gnn(model, torch.zeros(10, N), torch.zeros(9, N), 1, progress=False)
+
+
+def test_least_squares_refinement_recovers_weights_gain_and_leak_exactly():
+    """Data made by the model itself with known W, kappa, lambda: the solve must return them."""
+    model = AssemblyGNN(N, weight_init_std=0.3, seed=1)
+    gen = torch.Generator().manual_seed(2)
+    truth = {"weight": model.weight.detach().clone() * model.mask,
+             "phi_gain": 1 + 0.3 * torch.rand(N, generator=gen), "phi_leak": torch.rand(N, generator=gen)}
+    with torch.no_grad():
+        model.phi_gain.copy_(truth["phi_gain"])
+        model.phi_leak.copy_(truth["phi_leak"])
+        x = 3 * torch.randn(400, N, generator=gen)
+        dxdt = model(x)
+        model.weight.normal_()                                 # forget everything the solve returns
+        model.phi_gain.fill_(1.0)
+        model.phi_leak.zero_()
+    coef = refine_least_squares(model, x, dxdt, chunk_size=150)
+    assert torch.allclose(model.effective_weights(), truth["weight"], atol=1e-4)
+    assert torch.allclose(coef[:, 0], truth["phi_gain"], atol=1e-4)
+    assert torch.allclose(model.phi_leak, truth["phi_leak"], atol=1e-4)
+    assert torch.allclose(model(x), dxdt, atol=1e-3)
+
+
+def test_least_squares_refinement_refuses_what_it_cannot_solve():
+    x = torch.randn(100, N)
+    with pytest.raises(ValueError, match="receiver"):
+        refine_least_squares(AssemblyGNN(N, psi_input="pair"), x, x)
+    with pytest.raises(ValueError, match="T >= 48"):
+        refine_least_squares(AssemblyGNN(N), x[:40], x[:40])
+    x[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        refine_least_squares(AssemblyGNN(N), x, x)

@@ -13,20 +13,20 @@ def glued():
 
 
 def test_connectivity_is_recovered(glued):
-    # measured at ci: R^2 0.999, slope 0.994 (100 neurons are easy; quick runs 1,000)
-    assert glued["w_r2"] > 0.95
-    assert 0.9 < glued["w_slope"] < 1.1
+    # measured at ci: Adam R^2 0.999, slope 0.994; after least squares 0.9997, 1.000
+    assert glued["w_r2_adam"] > 0.95 and 0.9 < glued["w_slope_adam"] < 1.1
+    assert glued["w_r2"] > 0.99 and 0.95 < glued["w_slope"] < 1.05
 
 
-def test_rollout_tracks_then_diverges(glued):
-    # measured at ci: 0.998 at 200 steps, 0.957 at 400, 0.30 at 800 (chaos)
+def test_least_squares_makes_rollouts_track_longer(glued):
+    # measured at ci: 0.957 at 400 steps after Adam, 1.000 after least squares (0.996 at 800)
     assert glued["rollout_r2_200"] > 0.9
-    assert glued["rollout_r2_800"] < glued["rollout_r2_200"]
+    assert glued["rollout_r2_400"] > max(glued["rollout_r2_400_adam"], 0.9)
 
 
 def test_one_shared_type_fits_worse(glued):
-    # measured at ci: 0.942 with fixed latents against 0.999 with learned ones
-    assert glued["w_r2_fixed_latents"] < glued["w_r2"]
+    # measured at ci: 0.942 with fixed latents against 0.999 with learned ones (both Adam only)
+    assert glued["w_r2_fixed_latents"] < glued["w_r2_adam"]
 
 
 def test_types_are_scored(glued):

@@ -105,7 +105,9 @@ class AssemblyGNN(nn.Module):
     (a NaN row means "not modulated": Omega = 1); ``t`` is then the frame time scaled to [-1, 1]
     by the caller. ``latents`` [N, latent_dim] sets the starting a_i (default: all ones);
     ``fixed_latents`` freezes them, which with the default is the paper's ablation that treats all
-    neurons as one type.
+    neurons as one type. The buffers ``phi_gain`` kappa_i and ``phi_leak`` lambda_i [N] turn the
+    update into kappa_i phi*(a_i, x) - lambda_i x; they stay 1 and 0 unless
+    :func:`~circuitlib.infer.assembly_training.refine_least_squares` solves for them.
     """
 
     def __init__(self, n_neurons: int, latent_dim: int = 2, psi_input: str = "x", hidden: int = 64,
@@ -134,6 +136,8 @@ class AssemblyGNN(nn.Module):
                              f"{mask.dtype} {tuple(mask.shape)}.")
         mask = mask & ~torch.eye(n_neurons, dtype=torch.bool)
         self.register_buffer("mask", mask)
+        self.register_buffer("phi_gain", torch.ones(n_neurons))
+        self.register_buffer("phi_leak", torch.zeros(n_neurons))
         self.register_buffer("edge_index", mask.nonzero().T.flip(0).contiguous())   # [2, E]: sender, receiver
         self.weight = nn.Parameter(weight_init_std * torch.randn(n_neurons, n_neurons, generator=gen) * mask)
         if latents is None:
@@ -161,9 +165,13 @@ class AssemblyGNN(nn.Module):
         return self.weight * self.mask
 
     def update(self, x: torch.Tensor) -> torch.Tensor:
-        """phi*(a_i, x_i) for ``x`` [B, N] -> [B, N]."""
+        """kappa_i phi*(a_i, x_i) - lambda_i x_i for ``x`` [B, N] -> [B, N]."""
         a = self.latents.expand(x.shape[0], -1, -1)
-        return self.phi(torch.cat([a, x[..., None]], dim=-1))
+        return self.phi_gain * self.phi(torch.cat([a, x[..., None]], dim=-1)) - self.phi_leak * x
+
+    def update_curves(self, x: torch.Tensor) -> torch.Tensor:
+        """Each neuron's update function on a grid ``x`` [M] -> [N, M] (for plots and formulas)."""
+        return self.update(x[:, None].expand(-1, self.n_neurons)).T
 
     def transfer(self, x: torch.Tensor) -> torch.Tensor:
         """psi* per sender for ``x`` [B, N] -> [B, N] (not defined for pairwise psi*)."""

@@ -9,6 +9,10 @@
 Sums run over neurons (and pairs) and are averaged over the frames of a batch. The derivative
 terms are evaluated at the batch's own activity; for a pairwise psi* on a random block of
 ``chunk_size`` receivers, scaled up to all N. Parameter groups get separate Adam learning rates.
+
+Adam leaves a bias that the chaotic dynamics amplify in rollouts (e.g. phi*'s leak ~8 % too
+small, absorbed by W through the correlated activity). The loss is linear in W and in a
+per-neuron gain and leak on phi*, so :func:`refine_least_squares` solves for those exactly.
 """
 from __future__ import annotations
 
@@ -74,6 +78,14 @@ def assembly_loss(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, reg: 
     return total, {k: v.detach() for k, v in {**parts, **terms}.items()}
 
 
+def _check_frames(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, min_frames: int = 1):
+    if x.shape != dxdt.shape or x.dim() != 2 or x.shape[1] != model.n_neurons or x.shape[0] < min_frames:
+        raise ValueError(f"x and dxdt must both be [T, N] with N = {model.n_neurons} and T >= {min_frames}; "
+                         f"got {tuple(x.shape)} and {tuple(dxdt.shape)}.")
+    if not (torch.isfinite(x).all() and torch.isfinite(dxdt).all()):
+        raise ValueError("x or dxdt contain NaN or inf; drop or interpolate those frames first.")
+
+
 def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_steps: int,
                      batch_size: int = 8, reg: Regularisation = Regularisation(),
                      lr_weights: float = 1e-3, lr_latents: float = 7.5e-4, lr_functions: float = 5e-4,
@@ -84,11 +96,7 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
     ``x``, ``dxdt`` [T, N] (float, on the model's device); ``times`` [T] scaled frame times for a
     field model. Returns the logged history of :func:`circuitlib.train.run_steps`.
     """
-    if x.shape != dxdt.shape or x.dim() != 2 or x.shape[1] != model.n_neurons:
-        raise ValueError(f"x and dxdt must both be [T, N] with N = {model.n_neurons}; got "
-                         f"{tuple(x.shape)} and {tuple(dxdt.shape)}.")
-    if not (torch.isfinite(x).all() and torch.isfinite(dxdt).all()):
-        raise ValueError("x or dxdt contain NaN or inf; drop or interpolate those frames first.")
+    _check_frames(model, x, dxdt)
     if model.field is not None and (times is None or times.shape != (x.shape[0],)):
         raise ValueError("a model with a field needs times [T], the frame times scaled to [-1, 1].")
     if batch_size < 1 or batch_size > x.shape[0]:
@@ -108,3 +116,62 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
 
     return run_steps(step_loss, optimizer, n_steps, progress=progress, desc="assembly GNN",
                      log_every=log_every, callback=callback)
+
+
+def refine_least_squares(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor,
+                         chunk_size: int = 10_000) -> torch.Tensor:
+    """Solve exactly, with phi* and psi* fixed, for W and each neuron's gain kappa_i and leak lambda_i.
+
+    Row i is the least-squares fit of dx_i/dt on [psi*(x_j) for j != i, phi*(a_i, x_i), x_i] over
+    all frames ``x``, ``dxdt`` [T, N]. One [N, N] Gram matrix of psi* serves every row: leaving
+    out j = i uses the bordered inverse, and the two phi* columns a 2 x 2 Schur complement. The
+    prediction term of the loss is minimised; the regularisers (and L1) play no part. Needs the
+    dense model: psi* independent of the receiver, no field, no mask beyond the diagonal.
+    Sets ``model.weight``, ``phi_gain``, ``phi_leak`` and returns the fitted [N, 2] (kappa, lambda).
+    """
+    n = model.n_neurons
+    if model.psi_input == "pair" or model.field is not None or not torch.equal(model.mask,
+            ~torch.eye(n, dtype=torch.bool, device=model.mask.device)):
+        raise ValueError("refine_least_squares needs psi* independent of the receiver, no field and "
+                         "no mask beyond the diagonal; train such models with fit_assembly_gnn only.")
+    _check_frames(model, x, dxdt, min_frames=2 * n)                            # a well-posed regression
+    f64 = dict(dtype=torch.float64, device=x.device)
+    gram, cross = torch.zeros(n, n, **f64), torch.zeros(3, n, n, **f64)   # psi'psi; psi'[y, phi*, x]
+    own, own_y = torch.zeros(n, 2, 2, **f64), torch.zeros(n, 2, **f64)    # per neuron [phi*, x]'[phi*, x, y]
+    with torch.no_grad():
+        gain, leak = model.phi_gain.clone(), model.phi_leak.clone()
+        model.phi_gain.fill_(1.0)
+        model.phi_leak.zero_()
+        for start in range(0, x.shape[0], chunk_size):
+            xc, yc = x[start:start + chunk_size], dxdt[start:start + chunk_size]
+            psi, phi = model.transfer(xc), model.update(xc)
+            gram += (psi.T @ psi).double()
+            for k, v in enumerate((yc, phi, -xc)):
+                cross[k] += (psi.T @ v).double()
+            e = torch.stack([phi, -xc], -1).double()                            # [t, N, 2]
+            own += torch.einsum("tna,tnb->nab", e, e)
+            own_y += torch.einsum("tna,tn->na", e, yc.double())
+        model.phi_gain.copy_(gain)
+        model.phi_leak.copy_(leak)
+    inv = torch.linalg.inv(gram)
+    eye = torch.eye(n, dtype=torch.bool, device=x.device)
+    cross = cross.masked_fill(eye, 0.0)                                        # column i: senders j != i
+
+    def solve_without_self(rhs):
+        """Column i of the result is G_{-i,-i}^{-1} rhs[:, i] (zero at i): the bordered inverse."""
+        full = inv @ rhs
+        return full - inv * (full.diagonal() / inv.diagonal())
+
+    h_y, h_phi, h_x = (solve_without_self(c) for c in cross)
+    schur = own.clone()
+    for a, ha in enumerate((h_phi, h_x)):
+        for b, cb in enumerate((cross[1], cross[2])):
+            schur[:, b, a] -= (cb * ha).sum(0)
+    rhs = own_y - torch.stack([(cross[1] * h_y).sum(0), (cross[2] * h_y).sum(0)], -1)
+    coef = torch.linalg.solve(schur, rhs)                                      # [N, 2]: kappa, lambda
+    weights = (h_y - h_phi * coef[:, 0] - h_x * coef[:, 1]).T
+    with torch.no_grad():
+        model.weight.copy_(weights.to(model.weight.dtype))
+        model.phi_gain.copy_(coef[:, 0])
+        model.phi_leak.copy_(coef[:, 1])
+    return coef.float()
