@@ -44,6 +44,7 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/ring_simulation.py
 	$(PY) benchmarks/glm_fit.py
 	$(PY) benchmarks/assembly.py
+	$(PY) benchmarks/ring_gnn.py
 
 clean:
 	rm -rf _build

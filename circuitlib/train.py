@@ -49,3 +49,32 @@ def run_steps(step_loss: Callable[[int], tuple[torch.Tensor, dict]], optimizer: 
             if callback is not None:
                 callback(step + 1)
     return history
+
+
+class EarlyStopping:
+    """Keep the best state of ``model`` by a score (higher is better) and say when to stop.
+
+    ``step(score)`` returns True once ``patience`` evaluations in a row failed to beat the best;
+    each new best is copied in memory and, with ``checkpoint`` (a file path), saved there with
+    ``torch.save``. ``restore()`` loads the best state back into the model.
+    """
+
+    def __init__(self, model: torch.nn.Module, patience: int = 3, checkpoint: str | None = None):
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1 evaluations, got {patience}.")
+        self.model, self.patience, self.checkpoint = model, patience, checkpoint
+        self.best, self.best_state, self.bad = -float("inf"), None, 0
+
+    def step(self, score: float) -> bool:
+        if score > self.best:
+            self.best, self.bad = score, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            if self.checkpoint is not None:
+                torch.save(self.best_state, self.checkpoint)
+        else:
+            self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self):
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)

@@ -1,0 +1,232 @@
+r"""The ring GNN of Yoon (2025, Sec. 3.2 and App. B): a structure module proposes the connectivity
+w, a message-passing spike predictor must explain the next time bin with it.
+
+Structure learning (Eqs. 1-2), from each neuron's whole spike train x_i [L]::
+
+    z_i  = f_out(vec(BN(ReLU(Conv1D(x_i)))))        32 kernels of width l = 2 tau / dt, stride 0.2 tau / dt
+    w_ij = MLP([z_i, z_j])                          symmetrised, zero diagonal, not forced to be circulant
+
+Spike prediction (Eqs. 4-8), for every bin t::
+
+    h_i^t       = BN(ReLU(Conv1D(x_i^{t-l+1:t})))   the same convolution (shared weights), stride 1
+    m_ij^t      = phi([h_i^t, h_j^t])               ``message="pair"`` (the paper)
+    a_i^t       = sum_j w_ij m_ij^t
+    s_i^t       = GRU(a_i^t, ...)                   ``update``: "step" feeds h_i^t as the GRU state
+                                                     (Eq. 6 read literally); "carried" keeps a GRU
+                                                     state across time with input [a_i^t, h_i^t]
+    log lambda_i^{t+1} = f_dec(s_i^t),   x_i^{t+1} ~ Poisson(lambda_i^{t+1})
+
+Options that are ours, for the identifiability study: ``message="sender"`` (phi(h_j): the coupling's
+shape can no longer depend on the receiver) and ``"positive"`` (softplus(phi(h_j)) / its mean:
+non-negative messages of fixed scale, so the sign and size of the coupling must live in w);
+``own_history=False`` hides a neuron's own spike history from its update (the GRU sees only
+a_i^t, from a zero state), so that, as in the paper's GLM, only the coupling can predict a spike.
+
+Extensions (App. B): an angle encoder f_enc,theta(theta_t - theta~_i - b) with a learnable rotation
+b, concatenated to h_i^t; hidden neurons, whose z_j and h_j^t are interpolated from the two nearest
+observed neurons on the ring (one fixed [N, N_obs] matrix) and which are never scored.
+
+The message sum has a dense path (one broadcast over all pairs; phi's first layer split into
+receiver and sender halves) and a ``torch_geometric`` ``MessagePassing`` path over the complete
+graph; they agree to rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import MessagePassing
+
+MESSAGES = ("pair", "sender", "positive")
+UPDATES = ("carried", "step")
+PATHS = ("dense", "edges")
+READOUTS = ("flatten", "mean")
+
+
+def mlp(dims: list[int]) -> nn.Sequential:
+    """Linear layers of the given widths with ReLU between them (none after the last)."""
+    layers = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def ring_interpolation(n: int, observed: torch.Tensor) -> torch.Tensor:
+    """[n, N_obs] matrix mapping observed neurons' features to all n ring positions.
+
+    Row of an observed position: one-hot. Row of a hidden position: linear interpolation, by ring
+    distance, between the nearest observed neurons on either side (App. B.2).
+    """
+    observed = torch.as_tensor(observed).long()
+    if observed.dim() != 1 or observed.numel() < 2 or observed.unique().numel() != observed.numel():
+        raise ValueError("observed must list at least 2 distinct ring positions.")
+    if observed.min() < 0 or observed.max() >= n:
+        raise ValueError(f"observed ring positions must lie in [0, {n}).")
+    order = torch.argsort(observed)
+    pos = observed[order]
+    out = torch.zeros(n, observed.numel())
+    for p in range(n):
+        k = int(torch.searchsorted(pos, torch.tensor(p)))
+        if k < len(pos) and pos[k] == p:
+            out[p, order[k]] = 1.0
+            continue
+        lo, hi = k - 1, k % len(pos)                  # neighbours; wrap around the ring
+        d_lo = (p - int(pos[lo])) % n
+        d_hi = (int(pos[hi]) - p) % n
+        out[p, order[lo]] = d_hi / (d_lo + d_hi)
+        out[p, order[hi]] = d_lo / (d_lo + d_hi)
+    return out
+
+
+class SpikeEncoder(nn.Module):
+    """f_Conv1D of Eqs. 1 and 4: ``x`` [B, L] counts -> [B, channels, L'] after ReLU and BatchNorm.
+
+    ``batch_stats=True`` (the structure pass over the whole recording) normalises with the batch
+    and, in training, updates the running statistics; the spike predictor uses the running ones
+    (``False``): batch statistics of a window would leak its future bins into every prediction.
+    """
+
+    def __init__(self, width: int, channels: int = 32):
+        super().__init__()
+        self.width = width
+        self.conv = nn.Conv1d(1, channels, width)
+        self.norm = nn.BatchNorm1d(channels)
+
+    def forward(self, x: torch.Tensor, stride: int = 1, batch_stats: bool = True) -> torch.Tensor:
+        y = F.relu(F.conv1d(x[:, None], self.conv.weight, self.conv.bias, stride=stride))
+        if batch_stats:
+            return self.norm(y)
+        n = self.norm
+        return F.batch_norm(y, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
+
+
+class _EdgeMessages(MessagePassing):
+    """sum_j w_ij m_ij over the complete graph; node features are [N, ..., H]."""
+
+    def __init__(self):
+        super().__init__(aggr="add", node_dim=0)
+
+    def forward(self, h, edge_index, edge_weight, message_fn):
+        return self.propagate(edge_index, h=h, w=edge_weight, message_fn=message_fn)
+
+    def message(self, h_i, h_j, w, message_fn):
+        return w.view(-1, *[1] * (h_j.dim() - 1)) * message_fn(h_i, h_j)
+
+
+class RingGNNNet(nn.Module):
+    """Both modules for a ring of ``n`` positions of which ``observed`` [N_obs] have spikes.
+
+    ``width`` l and ``stride`` are in bins; ``structure_length`` is the number of bins the
+    structure module reads (fixes f_out's size when ``readout="flatten"``, the paper's vec;
+    ``"mean"`` averages over time instead). ``input_dim`` > 0 switches the angle encoder on.
+    """
+
+    def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
+                 channels: int = 32, embed_dim: int = 16, hidden: int = 32, input_dim: int = 0,
+                 message: str = "pair", update: str = "carried", readout: str = "flatten",
+                 path: str = "dense", own_history: bool = True):
+        super().__init__()
+        for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
+                                     ("readout", readout, READOUTS), ("path", path, PATHS)):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
+        if width < 1 or stride < 1 or structure_length < width:
+            raise ValueError(f"need width >= 1, stride >= 1 and structure_length >= width bins; got "
+                             f"{width}, {stride}, {structure_length}.")
+        self.n, self.width, self.stride = n, width, stride
+        self.message, self.update, self.readout, self.path = message, update, readout, path
+        self.own_history = own_history
+        self.register_buffer("interp", ring_interpolation(n, observed))
+        self.register_buffer("observed", torch.as_tensor(observed).long())
+        self.register_buffer("preferred", 2 * math.pi * torch.arange(n) / n)       # theta~_i
+        self.register_buffer("edge_index", (~torch.eye(n, dtype=torch.bool)).nonzero().T.flip(0).contiguous())
+        self.encoder = SpikeEncoder(width, channels)
+        n_positions = (structure_length - width) // stride + 1
+        self.f_out = nn.Linear(channels * (n_positions if readout == "flatten" else 1), embed_dim)
+        self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1])
+        self.input_encoder = mlp([2, hidden, input_dim]) if input_dim > 0 else None
+        self.rotation = nn.Parameter(torch.zeros(())) if input_dim > 0 else None       # b of Eq. 17
+        node_dim = channels + input_dim
+        self.phi = mlp([node_dim * (2 if message == "pair" else 1), hidden, hidden])
+        if update == "step":
+            self.gru = nn.GRUCell(hidden, node_dim)
+            state_dim = node_dim
+        else:
+            self.gru = nn.GRU(hidden + (node_dim if own_history else 0), hidden)
+            state_dim = hidden
+        self.decoder = nn.Linear(state_dim, 1)
+        self._edges = _EdgeMessages()
+
+    # -- structure learning ------------------------------------------------------------------
+    def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
+        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L] -> [n, embed]."""
+        feats = self.encoder(x_struct, stride=self.stride)                       # [N_obs, C, L']
+        feats = feats.flatten(1) if self.readout == "flatten" else feats.mean(-1)
+        return self.interp @ self.f_out(feats)
+
+    def connectivity(self, x_struct: torch.Tensor) -> torch.Tensor:
+        """w [n, n]: MLP([z_i, z_j]), symmetrised, zero diagonal (Eq. 2)."""
+        z = self.embeddings(x_struct)
+        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1)], -1)
+        raw = self.pair_mlp(pairs)[..., 0]
+        return 0.5 * (raw + raw.T) * (1 - torch.eye(self.n, device=raw.device))
+
+    # -- spike prediction --------------------------------------------------------------------
+    def node_states(self, x: torch.Tensor, theta: torch.Tensor | None) -> torch.Tensor:
+        """h^t for all positions: ``x`` [B, N_obs, l - 1 + T] counts, ``theta`` [B, T] -> [B, T, n, H]."""
+        b, n_obs, length = x.shape
+        h = self.encoder(x.reshape(b * n_obs, length), batch_stats=False)       # [B N_obs, C, T]
+        h = h.view(b, n_obs, h.shape[1], -1).permute(0, 3, 1, 2)                 # [B, T, N_obs, C]
+        h = torch.einsum("pk,btkc->btpc", self.interp, h)
+        if self.input_encoder is not None:
+            if theta is None:
+                raise ValueError("this model encodes an external angle: pass theta for every bin.")
+            delta = theta[..., None] - self.preferred - self.rotation             # [B, T, n]
+            h = torch.cat([h, self.input_encoder(torch.stack([delta.cos(), delta.sin()], -1))], -1)
+        return h
+
+    def _message_fn(self, h_i, h_j):
+        if self.message == "pair":
+            return self.phi(torch.cat([h_i, h_j], -1))
+        m = self.phi(h_j)
+        if self.message == "positive":
+            m = F.softplus(m)
+            m = m / m.mean().clamp_min(1e-6)
+        return m
+
+    def aggregate(self, h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """a_i = sum_j w_ij m_ij for node states ``h`` [..., n, H] -> [..., n, hidden]."""
+        if self.path == "edges":
+            src, dst = self.edge_index
+            hn = h.movedim(-2, 0)                                                 # [n, ..., H]
+            return self._edges(hn, self.edge_index, w[dst, src], self._message_fn).movedim(0, -2)
+        if self.message != "pair":
+            return torch.einsum("ij,...jh->...ih", w, self._message_fn(None, h))
+        first, rest = self.phi[0], self.phi[1:]
+        d = h.shape[-1]
+        recv = h @ first.weight[:, :d].T + first.bias                            # [..., n, hidden]
+        send = h @ first.weight[:, d:].T
+        m = rest(recv[..., :, None, :] + send[..., None, :, :])                  # [..., n, n, hidden]
+        return torch.einsum("ij,...ijh->...ih", w, m)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, theta: torch.Tensor | None = None,
+                state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """log lambda of the bin after each of the last T bins.
+
+        ``x`` [B, N_obs, l - 1 + T] counts, ``w`` [n, n], ``theta`` [B, T] (angle of the bins whose
+        rates are predicted from), ``state`` [1, B n, hidden] GRU state carried from the previous
+        window. Returns log rates [B, T, n] and the new state (None for ``update="step"``).
+        """
+        h = self.node_states(x, theta)                                           # [B, T, n, H]
+        agg = self.aggregate(h, w)
+        b, t, n, _ = h.shape
+        if self.update == "step":
+            state0 = h if self.own_history else torch.zeros_like(h)
+            s = self.gru(agg.reshape(-1, agg.shape[-1]), state0.reshape(-1, h.shape[-1])).view(b, t, n, -1)
+            return self.decoder(s)[..., 0], None
+        seq = torch.cat([agg, h], -1) if self.own_history else agg
+        seq = seq.permute(1, 0, 2, 3).reshape(t, b * n, -1)
+        out, state = self.gru(seq, state)
+        return self.decoder(out.view(t, b, n, -1).permute(1, 0, 2, 3))[..., 0], state

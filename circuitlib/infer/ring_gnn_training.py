@@ -1,0 +1,161 @@
+r"""Fitting the ring GNN to spikes: ``RingGNN(**hp).fit(train, validation)`` -> ``.weights [n, n]``.
+
+Loss: the Poisson negative log-likelihood of the next bin, sum_t (lambda - x log lambda), averaged
+over bins and observed neurons, plus an optional L1 penalty on w. Adam with an exponential decay of
+the rate per epoch. Choices the paper leaves open, all keyword arguments:
+
+* the training recording is cut into ``streams`` contiguous pieces that run side by side (a batch),
+  each read in windows of ``window`` bins; the GRU state is carried from one window to the next
+  and cut from the graph between them (truncated back-propagation through time). The last
+  ``T mod streams`` bins are not predicted (they still feed the structure module);
+* the structure module reads the whole training recording (``readout="flatten"``: the paper's
+  vec, whose size is set by the recording length) on every step;
+* early stopping on the validation bits/spike after every epoch (``patience`` epochs), and the
+  best state is kept (optionally written to ``checkpoint``).
+
+Scoring runs one stream through the held-out recording; its first l - 1 bins only provide history.
+"""
+from __future__ import annotations
+
+import torch
+
+from .._device import resolve_device
+from ..metrics import BitsPerSpike, bits_per_spike
+from ..train import EarlyStopping, run_steps, seed_everything
+from ._input import binned_counts
+from .ring_gnn import RingGNNNet
+
+
+class RingGNN:
+    """Structure-learning + spike-prediction GNN (Yoon 2025) with the options of :class:`RingGNNNet`.
+
+    ``n_positions`` ring positions, of which the data's columns sit at ``observed`` (default: all,
+    in order); the others are hidden neurons. ``bin_width`` seconds per bin (None: the SpikeTrain's
+    own dt); ``tau`` the synaptic time constant that sets the encoder width 2 tau and stride 0.2 tau.
+    ``use_theta`` adds the angle encoder (the data must carry theta).
+    """
+
+    def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
+                 observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
+                 path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
+                 use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
+                 epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0,
+                 patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
+                 progress: bool = True):
+        if epochs < 1 or window < 1 or streams < 1 or lr <= 0 or not 0 < decay <= 1 or w_l1 < 0:
+            raise ValueError("need epochs, window, streams >= 1, lr > 0, 0 < decay <= 1 and w_l1 >= 0.")
+        self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
+                       update=update, readout=readout, path=path, own_history=own_history,
+                       input_dim=input_dim if use_theta else 0)
+        self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
+        self.use_theta, self.lr, self.decay, self.epochs = use_theta, lr, decay, epochs
+        self.window, self.streams, self.w_l1, self.patience = window, streams, w_l1, patience
+        self.checkpoint, self.seed, self.progress = checkpoint, seed, progress
+        self.device = resolve_device(device)
+
+    # -- data ----------------------------------------------------------------------------------
+    def _data(self, data):
+        """Counts [T, N_obs] and angles [T] (or None) on the device."""
+        x = binned_counts(data, self.bin_width, self.device, torch.float32)
+        theta = None
+        if self.use_theta:
+            binned = data if self.bin_width is None or abs(data.dt - self.bin_width) < 1e-12 else data.bin(self.bin_width)
+            if getattr(binned, "theta", None) is None:
+                raise ValueError("use_theta=True needs the external angle: pass a SpikeTrain that carries theta.")
+            theta = binned.theta.to(self.device, torch.float32)
+        return x, theta
+
+    def _bins(self, data) -> tuple[int, int]:
+        dt = self.bin_width if self.bin_width is not None else getattr(data, "dt", None)
+        if dt is None:
+            raise ValueError("bin_width=None keeps a SpikeTrain's own dt; for dense counts give bin_width.")
+        return max(1, round(2 * self.tau / dt)), max(1, round(0.2 * self.tau / dt))
+
+    # -- fit -----------------------------------------------------------------------------------
+    def fit(self, data, validation=None) -> "RingGNN":
+        """Train on ``data`` (SpikeTrain or counts [T, N_obs]); ``validation`` drives early stopping."""
+        width, stride = self._bins(data)
+        x, theta = self._data(data)
+        n_obs = x.shape[1]
+        observed = torch.arange(n_obs) if self.observed is None else torch.as_tensor(self.observed).long()
+        if observed.shape != (n_obs,):
+            raise ValueError(f"observed must give a ring position for each of the {n_obs} recorded neurons.")
+        n = self.n_positions or n_obs
+        per_stream = x.shape[0] // self.streams
+        if per_stream < width + self.window:
+            raise ValueError(f"{x.shape[0]} bins in {self.streams} streams leave {per_stream} per stream, fewer "
+                             f"than the encoder width plus one window ({width} + {self.window}); use more data, "
+                             "fewer streams or a shorter window.")
+        seed_everything(self.seed)
+        self.net = RingGNNNet(n, observed, width, stride, x.shape[0], **self.hp).to(self.device)
+        self.width = width
+        self._x_struct = x_struct = x.T.contiguous()
+        xs = x[: per_stream * self.streams].T.reshape(n_obs, self.streams, per_stream).transpose(0, 1)
+        ths = None if theta is None else theta[: per_stream * self.streams].view(self.streams, per_stream)
+        starts = list(range(width, per_stream, self.window))     # first target bin of each window
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, self.decay)
+        stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
+        self.history, carry = [], {}
+
+        def step_loss(k):
+            a = starts[k]
+            b = min(a + self.window, per_stream)
+            if k == 0:
+                carry["state"] = None
+            w = self.net.connectivity(x_struct)
+            log_rate, state = self.net(xs[:, :, a - width:b - 1], w,
+                                       None if ths is None else ths[:, a - 1:b - 1], carry["state"])
+            carry["state"] = None if state is None else state.detach()
+            target = xs[:, :, a:b].transpose(1, 2)                                   # [S, T, N_obs]
+            log_rate = log_rate[..., self.net.observed]
+            nll = (log_rate.exp() - target * log_rate).mean()
+            loss = nll + self.w_l1 * w.abs().mean()
+            return loss, {"nll": nll.detach()}
+
+        for epoch in range(self.epochs):
+            self.net.train()
+            hist = run_steps(step_loss, opt, len(starts), progress=self.progress, desc=f"epoch {epoch + 1}",
+                             log_every=len(starts))
+            sched.step()
+            record = {"epoch": epoch + 1, "train_nll": hist[-1]["nll"]}
+            if validation is not None:
+                record["validation_bps"] = self.score(validation).mean
+            self.history.append(record)
+            if validation is not None and stopper.step(record["validation_bps"]):
+                break
+        if validation is not None:
+            stopper.restore()
+        self.net.eval()
+        with torch.no_grad():
+            self.weights = self.net.connectivity(x_struct).cpu()
+        return self
+
+    # -- held-out data -------------------------------------------------------------------------
+    def predict(self, data) -> torch.Tensor:
+        """Expected counts [T - l, N_obs] for bins l.. of ``data`` (the first l bins are history)."""
+        if not hasattr(self, "net"):
+            raise ValueError("fit the model before predicting.")
+        x, theta = self._data(data)
+        if x.shape[1] != len(self.net.observed):
+            raise ValueError(f"the model was fitted to {len(self.net.observed)} neurons, these data have {x.shape[1]}.")
+        if x.shape[0] <= self.width:
+            raise ValueError(f"need more than {self.width} bins (the encoder width) to predict anything.")
+        was_training = self.net.training
+        self.net.eval()
+        out, state = [], None
+        with torch.no_grad():
+            w = self.net.connectivity(self._x_struct)
+            for a in range(self.width, x.shape[0], self.window):
+                b = min(a + self.window, x.shape[0])
+                log_rate, state = self.net(x[a - self.width:b - 1].T[None], w,
+                                           None if theta is None else theta[None, a - 1:b - 1], state)
+                out.append(log_rate[0][:, self.net.observed].exp())
+        self.net.train(was_training)
+        return torch.cat(out)
+
+    def score(self, data) -> BitsPerSpike:
+        """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data``, from bin l on."""
+        rates = self.predict(data)
+        counts, _ = self._data(data)
+        return bits_per_spike(counts[self.width:], rates.clamp_min(1e-12))

@@ -1,0 +1,107 @@
+"""The ring GNN: paths agree, hidden neurons interpolate, w is a valid coupling, fitting runs."""
+import math
+
+import pytest
+import torch
+
+from circuitlib.data.spikes import SpikeTrain
+from circuitlib.infer.ring_gnn import RingGNNNet, ring_interpolation
+from circuitlib.infer.ring_gnn_training import RingGNN
+from circuitlib.sim import ring
+
+
+def test_interpolation_is_one_hot_for_observed_and_linear_between_neighbours():
+    observed = torch.tensor([7, 2, 5])                 # unsorted on purpose; ring of 10
+    p = ring_interpolation(10, observed)
+    assert torch.allclose(p.sum(1), torch.ones(10))
+    assert p[7, 0] == 1 and p[2, 1] == 1 and p[5, 2] == 1
+    assert torch.allclose(p[3], torch.tensor([0.0, 2 / 3, 1 / 3]))    # between 2 and 5
+    assert torch.allclose(p[0], torch.tensor([0.4, 0.6, 0.0]))        # wraps: 3 from 7, 2 from 2
+    with pytest.raises(ValueError, match="distinct"):
+        ring_interpolation(10, torch.tensor([3, 3]))
+
+
+@pytest.mark.parametrize("message", ["pair", "sender", "positive"])
+@pytest.mark.parametrize("update, own_history", [("carried", True), ("step", True), ("carried", False)])
+def test_dense_and_edge_paths_agree(message, update, own_history):
+    torch.manual_seed(0)
+    net = RingGNNNet(12, torch.tensor([0, 2, 3, 5, 8, 9, 11]), width=4, stride=2, structure_length=40,
+                     input_dim=3, message=message, update=update, own_history=own_history).eval()
+    x = torch.poisson(torch.full((2, 7, 3 + 6), 0.5))
+    theta = torch.rand(2, 6) * 2 * math.pi
+    w = net.connectivity(torch.poisson(torch.full((7, 40), 0.5)))
+    outs = []
+    for path in ("dense", "edges"):
+        net.path = path
+        outs.append(net(x, w, theta)[0])
+    assert outs[0].shape == (2, 6, 12)
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)
+
+
+def test_connectivity_is_symmetric_without_self_coupling():
+    net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, readout="mean")
+    w = net.connectivity(torch.poisson(torch.full((6, 20), 1.0)))
+    assert w.shape == (6, 6) and torch.allclose(w, w.T) and torch.all(w.diagonal() == 0)
+
+
+def test_windowed_prediction_carries_the_state_exactly():
+    train = ring.simulate("lnp", duration=0.4, seed=0)
+    short = RingGNN(epochs=1, window=7, streams=1, progress=False).fit(train)
+    rates_short = short.predict(train)
+    short.window = 1000
+    assert torch.allclose(short.predict(train), rates_short, atol=1e-5)
+
+
+def spikes(duration=6.0, seed=0, model="threshold"):
+    return ring.simulate(model, duration=duration, seed=seed)
+
+
+def test_fit_learns_beyond_the_mean_rate_and_keeps_its_best_state(tmp_path):
+    train, val, _ = spikes().split()
+    model = RingGNN(epochs=6, lr=3e-3, message="sender", readout="mean", patience=6, progress=False,
+                    checkpoint=str(tmp_path / "best.pt")).fit(train, val)
+    assert model.weights.shape == (100, 100)
+    x = train.bin(1e-3).to_dense()
+    mean_rate = x.mean(0).clamp_min(1e-9)
+    constant_nll = float((mean_rate - x * mean_rate.log()).mean())   # each neuron at its own mean rate
+    assert model.history[-1]["train_nll"] < 0.97 * constant_nll     # measured: 0.93
+    assert (tmp_path / "best.pt").exists()
+    best = max(h["validation_bps"] for h in model.history)
+    assert model.score(val).mean == pytest.approx(best, abs=1e-6)
+
+
+def test_external_angle_is_required_and_used():
+    theta = ring.sinusoidal_drive(2.0)
+    data = ring.simulate("lnp", duration=2.0, theta=theta, seed=0)
+    model = RingGNN(epochs=1, use_theta=True, progress=False, readout="mean").fit(data)
+    assert model.net.rotation.item() != 0                 # the rotation b of Eq. 17 receives gradients
+    assert math.isfinite(model.score(data).mean)
+    bare = SpikeTrain(data.times, data.neurons, data.counts, data.n_neurons, data.n_steps, data.dt)
+    with pytest.raises(ValueError, match="theta"):
+        RingGNN(epochs=1, use_theta=True, progress=False).fit(bare)
+
+
+def test_hidden_neurons_get_rates_and_weights_but_are_not_scored():
+    data = spikes(duration=2.0)
+    keep = torch.arange(0, 100, 2)
+    dense = data.to_dense()[:, keep]
+    model = RingGNN(n_positions=100, observed=keep, epochs=1, bin_width=1e-3, progress=False,
+                    readout="mean").fit(SpikeTrain.from_dense(dense, data.dt))
+    assert model.weights.shape == (100, 100)
+    assert model.predict(SpikeTrain.from_dense(dense, data.dt)).shape[1] == 50
+
+
+def test_bad_input_is_refused():
+    model = RingGNN(epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"\[T, N\]"):
+        model.fit(torch.zeros(100))
+    with pytest.raises(ValueError, match="2 neurons"):
+        model.fit(torch.ones(500, 1))
+    with pytest.raises(ValueError, match="window"):
+        model.fit(torch.poisson(torch.full((60, 5), 0.3)))
+    with pytest.raises(ValueError, match="observed"):
+        RingGNN(observed=[0, 1], progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
+    with pytest.raises(ValueError, match="message"):
+        RingGNN(message="receiver", progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
+    with pytest.raises(ValueError, match="fit the model"):
+        model.predict(torch.zeros(10, 5))
