@@ -59,7 +59,7 @@ def spikes(duration=6.0, seed=0, model="threshold"):
 def test_fit_learns_beyond_the_mean_rate_and_keeps_its_best_state(tmp_path):
     train, val, _ = spikes().split()
     model = RingGNN(epochs=6, lr=3e-3, message="sender", readout="mean", patience=6, progress=False,
-                    checkpoint=str(tmp_path / "best.pt")).fit(train, val)
+                    structure_bins=1000, checkpoint=str(tmp_path / "best.pt")).fit(train, val)
     assert model.weights.shape == (100, 100)
     x = train.bin(1e-3).to_dense()
     mean_rate = x.mean(0).clamp_min(1e-9)
@@ -103,5 +103,7 @@ def test_bad_input_is_refused():
         RingGNN(observed=[0, 1], progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
     with pytest.raises(ValueError, match="message"):
         RingGNN(message="receiver", progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
+    with pytest.raises(ValueError, match="readout='mean'"):
+        RingGNN(structure_bins=100)
     with pytest.raises(ValueError, match="fit the model"):
         model.predict(torch.zeros(10, 5))

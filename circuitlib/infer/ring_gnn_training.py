@@ -9,7 +9,9 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   and cut from the graph between them (truncated back-propagation through time). The last
   ``T mod streams`` bins are not predicted (they still feed the structure module);
 * the structure module reads the whole training recording (``readout="flatten"``: the paper's
-  vec, whose size is set by the recording length) on every step;
+  vec, whose size is set by the recording length) on every step, which makes an epoch cost
+  O(T^2). ``structure_bins`` (with ``readout="mean"``) instead feeds it a random excerpt of that
+  many bins per step; w for scoring and for ``.weights`` then comes from the whole recording;
 * early stopping on the validation bits/spike after every epoch (``patience`` epochs), and the
   best state is kept (optionally written to ``checkpoint``).
 
@@ -40,10 +42,15 @@ class RingGNN:
                  path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0,
+                 structure_bins: int | None = None,
                  patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
                  progress: bool = True):
         if epochs < 1 or window < 1 or streams < 1 or lr <= 0 or not 0 < decay <= 1 or w_l1 < 0:
             raise ValueError("need epochs, window, streams >= 1, lr > 0, 0 < decay <= 1 and w_l1 >= 0.")
+        if structure_bins is not None and readout != "mean":
+            raise ValueError("structure_bins (random excerpts for the structure module) needs readout='mean': "
+                             "the flattened readout is tied to one recording length.")
+        self.structure_bins = structure_bins
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
                        update=update, readout=readout, path=path, own_history=own_history,
                        input_dim=input_dim if use_theta else 0)
@@ -87,7 +94,10 @@ class RingGNN:
                              f"than the encoder width plus one window ({width} + {self.window}); use more data, "
                              "fewer streams or a shorter window.")
         seed_everything(self.seed)
-        self.net = RingGNNNet(n, observed, width, stride, x.shape[0], **self.hp).to(self.device)
+        excerpt = x.shape[0] if self.structure_bins is None else min(self.structure_bins, x.shape[0])
+        if excerpt < width:
+            raise ValueError(f"structure_bins={excerpt} is shorter than the encoder width ({width} bins).")
+        self.net = RingGNNNet(n, observed, width, stride, excerpt, **self.hp).to(self.device)
         self.width = width
         self._x_struct = x_struct = x.T.contiguous()
         xs = x[: per_stream * self.streams].T.reshape(n_obs, self.streams, per_stream).transpose(0, 1)
@@ -103,7 +113,8 @@ class RingGNN:
             b = min(a + self.window, per_stream)
             if k == 0:
                 carry["state"] = None
-            w = self.net.connectivity(x_struct)
+            first = int(torch.randint(0, x_struct.shape[1] - excerpt + 1, (1,)))
+            w = self.net.connectivity(x_struct[:, first:first + excerpt])
             log_rate, state = self.net(xs[:, :, a - width:b - 1], w,
                                        None if ths is None else ths[:, a - 1:b - 1], carry["state"])
             carry["state"] = None if state is None else state.detach()
