@@ -28,6 +28,8 @@ import torch
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
+from ._mlp import mlp
+
 PSI_INPUTS = ("x", "sender", "pair")
 MESSAGE_PATHS = ("auto", "dense", "pairwise", "edges")
 
@@ -38,11 +40,7 @@ class MLP(nn.Sequential):
     def __init__(self, n_in: int, hidden: int = 64, n_layers: int = 3):
         if n_layers < 2:
             raise ValueError(f"an MLP needs at least 2 layers, got {n_layers}.")
-        dims = [n_in] + [hidden] * (n_layers - 1)
-        layers = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        super().__init__(*layers, nn.Linear(dims[-1], 1))
+        super().__init__(*mlp([n_in] + [hidden] * (n_layers - 1) + [1]))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """``z`` [..., n_in] -> [...]."""

@@ -39,18 +39,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
+from ._mlp import mlp
+
 MESSAGES = ("pair", "sender", "positive")
 UPDATES = ("carried", "step")
 PATHS = ("dense", "edges")
 READOUTS = ("flatten", "mean")
-
-
-def mlp(dims: list[int]) -> nn.Sequential:
-    """Linear layers of the given widths with ReLU between them (none after the last)."""
-    layers = []
-    for a, b in zip(dims[:-1], dims[1:]):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
 
 
 def ring_interpolation(n: int, observed: torch.Tensor) -> torch.Tensor:
