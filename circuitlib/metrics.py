@@ -103,6 +103,21 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     )
 
 
+def profile_correlation(true_w: torch.Tensor, est_w: torch.Tensor) -> float:
+    """Pearson correlation of the mean ring-aligned profiles of two ``[N, N]`` matrices.
+
+    Each row is aligned by ring offset ``j - i`` and the rows are averaged; offset 0 is left out.
+    Unlike Delta it ignores scale and offset: +1 is the right shape, -1 the mirror image.
+    """
+    true_w, est_w = square_matrix("true_w", true_w), square_matrix("est_w", est_w)
+    if true_w.shape != est_w.shape:
+        raise ValueError(f"true_w {tuple(true_w.shape)} and est_w {tuple(est_w.shape)} must have the same shape.")
+    n = true_w.shape[0]
+    idx = (torch.arange(n)[:, None] + torch.arange(1, n)[None]) % n
+    prof = [torch.gather(w.detach().double().cpu(), 1, idx).mean(0) for w in (true_w, est_w)]
+    return float(torch.corrcoef(torch.stack(prof))[0, 1])
+
+
 @dataclass(frozen=True)
 class BitsPerSpike:
     """Mean bits per spike over neurons that spiked; ``silent`` lists the neurons left out."""

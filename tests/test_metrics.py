@@ -29,6 +29,15 @@ def test_delta_of_a_constant_matrix_for_both_scalings(w):
     assert metrics.inference_error(w, const, scale="lsq").delta == pytest.approx(0.80, abs=5e-3)
 
 
+def test_profile_correlation_ignores_scale_and_offset_but_not_sign_or_shape(w):
+    assert metrics.profile_correlation(w, 3 * w + 1) == pytest.approx(1.0)
+    assert metrics.profile_correlation(w, -w) == pytest.approx(-1.0)
+    aliased = sum(torch.roll(w, k, dims=1) for k in (0, 25, 50, 75))   # the profile repeated every 25 neurons
+    assert metrics.profile_correlation(w, aliased) == pytest.approx(0.370, abs=1e-3)
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.profile_correlation(w, w[:10, :10])
+
+
 def test_delta_ignores_the_diagonal(w):
     est = w.clone()
     est.fill_diagonal_(0.0)  # a model without self-loops loses nothing

@@ -17,8 +17,11 @@ Spike prediction (Eqs. 4-8), for every bin t::
     log lambda_i^{t+1} = f_dec(s_i^t),   x_i^{t+1} ~ Poisson(lambda_i^{t+1})
 
 Options that are ours, for the identifiability study: ``message="sender"`` (phi(h_j): the coupling's
-shape can no longer depend on the receiver) and ``"positive"`` (softplus(phi(h_j)) / its mean:
-non-negative messages of fixed scale, so the sign and size of the coupling must live in w);
+shape can no longer depend on the receiver) and ``"positive"`` (sigmoid(phi(h_j)): messages in (0, 1),
+so the coupling's sign and size must live in w);
+``update="additive"`` moves the coupling out of the GRU: the GRU reads only the neuron's own
+history, and log lambda_i = f_dec(s_i) + mean_k a_ik / n, so the rate is monotone in every w_ij when
+messages are non-negative (with ``"positive"``, w < 0 can only mean inhibition, as in a GLM).
 ``own_history=False`` hides a neuron's own spike history from its update (the GRU sees only
 a_i^t, from a zero state), so that, as in the paper's GLM, only the coupling can predict a spike.
 
@@ -42,7 +45,7 @@ from torch_geometric.nn import MessagePassing
 from ._mlp import mlp
 
 MESSAGES = ("pair", "sender", "positive")
-UPDATES = ("carried", "step")
+UPDATES = ("carried", "step", "additive")
 PATHS = ("dense", "edges")
 READOUTS = ("flatten", "mean")
 
@@ -74,12 +77,30 @@ def ring_interpolation(n: int, observed: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def interpolate_ring_matrix(w_observed: torch.Tensor, observed: torch.Tensor, n: int) -> torch.Tensor:
+    """Full [n, n] matrix from weights among observed neurons ``w_observed`` [N_obs, N_obs].
+
+    Circular 2-D linear interpolation (Yoon 2025, Sec. 4.4): each row is interpolated along the
+    ring between the nearest observed columns, then each column between the nearest observed rows,
+    i.e. P W P^T with P = ``ring_interpolation(n, observed)``. Entries between observed positions
+    are exact; a matrix that is linear along the ring between observed positions is reproduced.
+    """
+    observed = torch.as_tensor(observed).long()
+    if w_observed.dim() != 2 or w_observed.shape != (observed.numel(), observed.numel()):
+        raise ValueError(f"w_observed must be [N_obs, N_obs] with N_obs = len(observed) = {observed.numel()}, "
+                         f"got {tuple(w_observed.shape)}.")
+    p = ring_interpolation(n, observed).to(w_observed)
+    return p @ w_observed @ p.T
+
+
 class SpikeEncoder(nn.Module):
     """f_Conv1D of Eqs. 1 and 4: ``x`` [B, L] counts -> [B, channels, L'] after ReLU and BatchNorm.
 
-    ``batch_stats=True`` (the structure pass over the whole recording) normalises with the batch
-    and, in training, updates the running statistics; the spike predictor uses the running ones
-    (``False``): batch statistics of a window would leak its future bins into every prediction.
+    ``batch_stats=True`` (the structure pass over the whole recording) always normalises with the
+    statistics of the recording it reads, in training and evaluation alike (with the flattened
+    readout, f_out is tuned to exactly those), and in training updates the running statistics;
+    the spike predictor uses the running ones (``False``): batch statistics of a window would leak
+    its future bins into every prediction.
     """
 
     def __init__(self, width: int, channels: int = 32):
@@ -90,9 +111,11 @@ class SpikeEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, stride: int = 1, batch_stats: bool = True) -> torch.Tensor:
         y = F.relu(F.conv1d(x[:, None], self.conv.weight, self.conv.bias, stride=stride))
-        if batch_stats:
-            return self.norm(y)
         n = self.norm
+        if batch_stats:
+            track = self.training
+            return F.batch_norm(y, n.running_mean if track else None, n.running_var if track else None,
+                                n.weight, n.bias, True, n.momentum, n.eps)
         return F.batch_norm(y, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
 
 
@@ -147,6 +170,9 @@ class RingGNNNet(nn.Module):
         if update == "step":
             self.gru = nn.GRUCell(hidden, node_dim)
             state_dim = node_dim
+        elif update == "additive":
+            self.gru = nn.GRU(node_dim, hidden) if own_history else None
+            state_dim = hidden
         else:
             self.gru = nn.GRU(hidden + (node_dim if own_history else 0), hidden)
             state_dim = hidden
@@ -168,6 +194,12 @@ class RingGNNNet(nn.Module):
         return 0.5 * (raw + raw.T) * (1 - torch.eye(self.n, device=raw.device))
 
     # -- spike prediction --------------------------------------------------------------------
+    def observed_nll(self, log_rate: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """Poisson NLL (up to log x!) of ``counts`` [..., N_obs] under ``log_rate`` [..., n], mean over
+        bins and observed neurons; hidden positions have no spikes to explain and get no loss."""
+        log_rate = log_rate[..., self.observed]
+        return (log_rate.exp() - counts * log_rate).mean()
+
     def node_states(self, x: torch.Tensor, theta: torch.Tensor | None) -> torch.Tensor:
         """h^t for all positions: ``x`` [B, N_obs, l - 1 + T] counts, ``theta`` [B, T] -> [B, T, n, H]."""
         b, n_obs, length = x.shape
@@ -186,8 +218,7 @@ class RingGNNNet(nn.Module):
             return self.phi(torch.cat([h_i, h_j], -1))
         m = self.phi(h_j)
         if self.message == "positive":
-            m = F.softplus(m)
-            m = m / m.mean().clamp_min(1e-6)
+            m = torch.sigmoid(m)
         return m
 
     def aggregate(self, h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -220,6 +251,12 @@ class RingGNNNet(nn.Module):
             state0 = h if self.own_history else torch.zeros_like(h)
             s = self.gru(agg.reshape(-1, agg.shape[-1]), state0.reshape(-1, h.shape[-1])).view(b, t, n, -1)
             return self.decoder(s)[..., 0], None
+        if self.update == "additive":
+            coupling = agg.mean(-1) / n                                          # [B, T, n]
+            if self.gru is None:
+                return self.decoder.bias + coupling, None
+            out, state = self.gru(h.permute(1, 0, 2, 3).reshape(t, b * n, -1), state)
+            return self.decoder(out.view(t, b, n, -1).permute(1, 0, 2, 3))[..., 0] + coupling, state
         seq = torch.cat([agg, h], -1) if self.own_history else agg
         seq = seq.permute(1, 0, 2, 3).reshape(t, b * n, -1)
         out, state = self.gru(seq, state)

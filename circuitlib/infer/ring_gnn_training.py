@@ -10,8 +10,10 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   ``T mod streams`` bins are not predicted (they still feed the structure module);
 * the structure module reads the whole training recording (``readout="flatten"``: the paper's
   vec, whose size is set by the recording length) on every step, which makes an epoch cost
-  O(T^2). ``structure_bins`` (with ``readout="mean"``) instead feeds it a random excerpt of that
-  many bins per step; w for scoring and for ``.weights`` then comes from the whole recording;
+  O(T^2). ``structure_bins`` bounds that: with ``"flatten"`` the structure module reads only the
+  first ``structure_bins`` bins of the training recording (f_out is tied to those time
+  positions); with ``"mean"`` (time-averaged features) it reads a random excerpt of that many bins
+  per step, and w for scoring and for ``.weights`` comes from the whole recording;
 * early stopping on the validation bits/spike after every epoch (``patience`` epochs), and the
   best state is kept (optionally written to ``checkpoint``).
 
@@ -47,9 +49,6 @@ class RingGNN:
                  progress: bool = True):
         if epochs < 1 or window < 1 or streams < 1 or lr <= 0 or not 0 < decay <= 1 or w_l1 < 0:
             raise ValueError("need epochs, window, streams >= 1, lr > 0, 0 < decay <= 1 and w_l1 >= 0.")
-        if structure_bins is not None and readout != "mean":
-            raise ValueError("structure_bins (random excerpts for the structure module) needs readout='mean': "
-                             "the flattened readout is tied to one recording length.")
         self.structure_bins = structure_bins
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
                        update=update, readout=readout, path=path, own_history=own_history,
@@ -99,7 +98,8 @@ class RingGNN:
             raise ValueError(f"structure_bins={excerpt} is shorter than the encoder width ({width} bins).")
         self.net = RingGNNNet(n, observed, width, stride, excerpt, **self.hp).to(self.device)
         self.width = width
-        self._x_struct = x_struct = x.T.contiguous()
+        fixed = self.hp["readout"] == "flatten"              # f_out is tied to one excerpt: the first
+        self._x_struct = x_struct = x.T[:, :excerpt].contiguous() if fixed else x.T.contiguous()
         xs = x[: per_stream * self.streams].T.reshape(n_obs, self.streams, per_stream).transpose(0, 1)
         ths = None if theta is None else theta[: per_stream * self.streams].view(self.streams, per_stream)
         starts = list(range(width, per_stream, self.window))     # first target bin of each window
@@ -118,9 +118,7 @@ class RingGNN:
             log_rate, state = self.net(xs[:, :, a - width:b - 1], w,
                                        None if ths is None else ths[:, a - 1:b - 1], carry["state"])
             carry["state"] = None if state is None else state.detach()
-            target = xs[:, :, a:b].transpose(1, 2)                                   # [S, T, N_obs]
-            log_rate = log_rate[..., self.net.observed]
-            nll = (log_rate.exp() - target * log_rate).mean()
+            nll = self.net.observed_nll(log_rate, xs[:, :, a:b].transpose(1, 2))     # targets [S, T, N_obs]
             loss = nll + self.w_l1 * w.abs().mean()
             return loss, {"nll": nll.detach()}
 
