@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from .data.spikes import SpikeTrain
+from .metrics import inference_error
 
 
 def raster(ax: plt.Axes, train: SpikeTrain, start: float = 0.0, stop: float | None = None,
@@ -55,3 +56,26 @@ def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: st
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set(xlabel="ring offset j - i (neurons)", ylabel="weight")
     return ax
+
+
+def profile_grid(board, methods, datasets, true_w: torch.Tensor, width: float = 3.6) -> plt.Figure:
+    """One panel per (data set, method) of a :class:`~circuitlib.scoreboard.Scoreboard`: the true
+    profile and the first run's inferred rows aligned on the ring, scaled by Delta's alpha."""
+    methods, datasets = list(methods), list(datasets)
+    fig, axes = plt.subplots(len(datasets), len(methods), figsize=(width * len(methods), 2.9 * len(datasets)),
+                             sharex=True, squeeze=False)
+    for row, dataset in zip(axes, datasets):
+        for ax, method in zip(row, methods):
+            if (method, dataset) not in board.runs:
+                ax.set_axis_off()
+                continue
+            r = board.runs[method, dataset][0]
+            ring_profile(ax, true_w, color="C1", label="true")
+            aligned_profile(ax, r["weights"], scale=inference_error(true_w, r["weights"]).scale, color="C0",
+                            label="inferred (scaled)")
+            ax.set_title(f"{method}\n{dataset}: Delta {r['delta']:.2f}", fontsize=9)
+            ax.set(xlabel="", ylabel="")
+    axes[0, 0].legend(fontsize=8)
+    fig.supxlabel("ring offset j - i (neurons)")
+    fig.tight_layout()
+    return fig

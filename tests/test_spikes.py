@@ -45,6 +45,17 @@ def test_split_is_contiguous_and_complete():
     assert torch.equal(torch.cat([p.to_dense() for p in parts]), x)
 
 
+def test_select_keeps_the_chosen_neurons_in_the_given_order():
+    x = _random_counts(t=50, n=6)
+    theta = torch.linspace(-1.0, 1.0, 50, dtype=torch.float64)
+    st = SpikeTrain.from_dense(x, dt=1e-3, theta=theta).select([4, 1, 2])
+    assert torch.equal(st.to_dense(), x[:, [4, 1, 2]]) and torch.equal(st.theta, theta)
+    with pytest.raises(ValueError, match="distinct"):
+        SpikeTrain.from_dense(x, dt=1e-3).select([1, 1])
+    with pytest.raises(ValueError, match=r"\[0, 6\)"):
+        SpikeTrain.from_dense(x, dt=1e-3).select([6])
+
+
 def test_invalid_events_raise():
     with pytest.raises(ValueError, match="times"):
         SpikeTrain(torch.tensor([5]), torch.tensor([0]), torch.tensor([1], dtype=torch.int32), 2, 5, 1e-3)

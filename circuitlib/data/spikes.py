@@ -120,6 +120,19 @@ class SpikeTrain:
         return SpikeTrain(self.times[lo:hi] - start, self.neurons[lo:hi], self.counts[lo:hi],
                           self.n_neurons, stop - start, self.dt, theta)
 
+    def select(self, neurons) -> "SpikeTrain":
+        """The spikes of ``neurons`` [K] (distinct indices) only, renumbered 0..K-1 in the given order."""
+        neurons = torch.as_tensor(neurons, device=self.device).long()
+        if neurons.dim() != 1 or neurons.numel() == 0 or neurons.unique().numel() != neurons.numel():
+            raise ValueError("neurons must be a non-empty list of distinct neuron indices.")
+        if neurons.min() < 0 or neurons.max() >= self.n_neurons:
+            raise ValueError(f"neuron indices must lie in [0, {self.n_neurons}).")
+        new_index = torch.full((self.n_neurons,), -1, dtype=torch.long, device=self.device)
+        new_index[neurons] = torch.arange(neurons.numel(), device=self.device)
+        keep = new_index[self.neurons.long()] >= 0
+        return SpikeTrain(self.times[keep], new_index[self.neurons.long()][keep].to(self.neurons.dtype),
+                          self.counts[keep], neurons.numel(), self.n_steps, self.dt, self.theta)
+
     def split(self, fractions: tuple[float, ...] = (0.8, 0.1, 0.1)) -> tuple["SpikeTrain", ...]:
         """Contiguous pieces in time order (default train/validation/test = 80/10/10 %)."""
         if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:

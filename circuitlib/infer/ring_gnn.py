@@ -17,11 +17,15 @@ Spike prediction (Eqs. 4-8), for every bin t::
     log lambda_i^{t+1} = f_dec(s_i^t),   x_i^{t+1} ~ Poisson(lambda_i^{t+1})
 
 Options that are ours, for the identifiability study: ``message="sender"`` (phi(h_j): the coupling's
-shape can no longer depend on the receiver) and ``"positive"`` (sigmoid(phi(h_j)): messages in (0, 1),
-so the coupling's sign and size must live in w);
+shape can no longer depend on the receiver) and ``"positive"`` (m_j^t = sum_k softplus(kappa)_ck x_j^{t-k}:
+``hidden`` causal filters with non-negative weights of the sender's last l bins, appended to h_j,
+so every message grows with the sender's spikes and the coupling's sign must live in w);
 ``update="additive"`` moves the coupling out of the GRU: the GRU reads only the neuron's own
 history, and log lambda_i = f_dec(s_i) + mean_k a_ik / n, so the rate is monotone in every w_ij when
 messages are non-negative (with ``"positive"``, w < 0 can only mean inhibition, as in a GLM).
+``identity_dim`` > 0 appends a free, learned identity vector to each z_i: neurons whose spike
+trains are alike (with four bumps, neurons a quarter-ring apart) can then still get different
+weights, as in a GLM's free w.
 ``own_history=False`` hides a neuron's own spike history from its update (the GRU sees only
 a_i^t, from a zero state), so that, as in the paper's GLM, only the coupling can predict a spike.
 
@@ -143,7 +147,7 @@ class RingGNNNet(nn.Module):
     def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
                  channels: int = 32, embed_dim: int = 16, hidden: int = 32, input_dim: int = 0,
                  message: str = "pair", update: str = "carried", readout: str = "flatten",
-                 path: str = "dense", own_history: bool = True):
+                 path: str = "dense", own_history: bool = True, identity_dim: int = 0):
         super().__init__()
         for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
                                      ("readout", readout, READOUTS), ("path", path, PATHS)):
@@ -162,11 +166,13 @@ class RingGNNNet(nn.Module):
         self.encoder = SpikeEncoder(width, channels)
         n_positions = (structure_length - width) // stride + 1
         self.f_out = nn.Linear(channels * (n_positions if readout == "flatten" else 1), embed_dim)
-        self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1])
+        self.identity = nn.Parameter(0.1 * torch.randn(n, identity_dim)) if identity_dim > 0 else None
+        self.pair_mlp = mlp([2 * (embed_dim + identity_dim), 32, 32, 1])
         self.input_encoder = mlp([2, hidden, input_dim]) if input_dim > 0 else None
         self.rotation = nn.Parameter(torch.zeros(())) if input_dim > 0 else None       # b of Eq. 17
-        node_dim = channels + input_dim
-        self.phi = mlp([node_dim * (2 if message == "pair" else 1), hidden, hidden])
+        self.kappa = nn.Parameter(torch.randn(hidden, 1, width) - 2.0) if message == "positive" else None
+        node_dim = channels + (hidden if message == "positive" else 0) + input_dim
+        self.phi = mlp([node_dim * (2 if message == "pair" else 1), hidden, hidden]) if message != "positive" else None
         if update == "step":
             self.gru = nn.GRUCell(hidden, node_dim)
             state_dim = node_dim
@@ -181,10 +187,11 @@ class RingGNNNet(nn.Module):
 
     # -- structure learning ------------------------------------------------------------------
     def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
-        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L] -> [n, embed]."""
+        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L] -> [n, embed (+ identity)]."""
         feats = self.encoder(x_struct, stride=self.stride)                       # [N_obs, C, L']
         feats = feats.flatten(1) if self.readout == "flatten" else feats.mean(-1)
-        return self.interp @ self.f_out(feats)
+        z = self.interp @ self.f_out(feats)
+        return z if self.identity is None else torch.cat([z, self.identity], -1)
 
     def connectivity(self, x_struct: torch.Tensor) -> torch.Tensor:
         """w [n, n]: MLP([z_i, z_j]), symmetrised, zero diagonal (Eq. 2)."""
@@ -203,8 +210,11 @@ class RingGNNNet(nn.Module):
     def node_states(self, x: torch.Tensor, theta: torch.Tensor | None) -> torch.Tensor:
         """h^t for all positions: ``x`` [B, N_obs, l - 1 + T] counts, ``theta`` [B, T] -> [B, T, n, H]."""
         b, n_obs, length = x.shape
-        h = self.encoder(x.reshape(b * n_obs, length), batch_stats=False)       # [B N_obs, C, T]
-        h = h.view(b, n_obs, h.shape[1], -1).permute(0, 3, 1, 2)                 # [B, T, N_obs, C]
+        flat = x.reshape(b * n_obs, length)
+        h = self.encoder(flat, batch_stats=False)                                # [B N_obs, C, T]
+        if self.kappa is not None:                                               # monotone sender filters
+            h = torch.cat([h, F.conv1d(flat[:, None], F.softplus(self.kappa))], 1)
+        h = h.view(b, n_obs, h.shape[1], -1).permute(0, 3, 1, 2)                 # [B, T, N_obs, C (+ hidden)]
         h = torch.einsum("pk,btkc->btpc", self.interp, h)
         if self.input_encoder is not None:
             if theta is None:
@@ -216,10 +226,10 @@ class RingGNNNet(nn.Module):
     def _message_fn(self, h_i, h_j):
         if self.message == "pair":
             return self.phi(torch.cat([h_i, h_j], -1))
-        m = self.phi(h_j)
         if self.message == "positive":
-            m = torch.sigmoid(m)
-        return m
+            c = self.encoder.conv.out_channels
+            return h_j[..., c:c + self.kappa.shape[0]]
+        return self.phi(h_j)
 
     def aggregate(self, h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """a_i = sum_j w_ij m_ij for node states ``h`` [..., n, H] -> [..., n, hidden]."""

@@ -42,6 +42,7 @@ class RingGNN:
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
                  observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
+                 identity_dim: int = 0,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0,
                  structure_bins: int | None = None,
@@ -50,7 +51,7 @@ class RingGNN:
         if epochs < 1 or window < 1 or streams < 1 or lr <= 0 or not 0 < decay <= 1 or w_l1 < 0:
             raise ValueError("need epochs, window, streams >= 1, lr > 0, 0 < decay <= 1 and w_l1 >= 0.")
         self.structure_bins = structure_bins
-        self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
+        self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message, identity_dim=identity_dim,
                        update=update, readout=readout, path=path, own_history=own_history,
                        input_dim=input_dim if use_theta else 0)
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
