@@ -60,6 +60,26 @@ def test_hidden_positions_get_no_loss():
     assert torch.all(log_rate.grad[..., hidden] == 0) and torch.all(log_rate.grad[..., observed] != 0)
 
 
+def test_positive_messages_make_the_rate_monotone_in_each_coupling():
+    torch.manual_seed(0)
+    net = RingGNNNet(6, torch.arange(6), width=4, stride=2, structure_length=40, message="positive",
+                     update="additive").eval()
+    x = torch.poisson(torch.full((1, 6, 3 + 5), 0.3))
+    more = x.clone()
+    more[:, 2] += 1                                    # neuron 2 fires one more spike in every bin
+    w = torch.zeros(6, 6)
+    w[0, 2] = w[2, 0] = -1.0                           # 2 inhibits 0 (and 0 inhibits 2), nothing else
+    base, extra = net(x, w)[0], net(more, w)[0]
+    assert torch.all(extra[..., 0] < base[..., 0])     # inhibition can only lower the receiver's rate
+    assert torch.allclose(extra[..., [1, 3, 4, 5]], base[..., [1, 3, 4, 5]])
+    assert torch.all(net(more, -w)[0][..., 0] > net(x, -w)[0][..., 0])
+
+
+def test_identity_embeddings_extend_z():
+    net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, readout="mean", identity_dim=4)
+    assert net.embeddings(torch.poisson(torch.full((6, 20), 1.0))).shape == (6, 16 + 4)
+
+
 def test_connectivity_is_symmetric_without_self_coupling():
     net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, readout="mean")
     w = net.connectivity(torch.poisson(torch.full((6, 20), 1.0)))
@@ -90,6 +110,9 @@ def test_fit_learns_beyond_the_mean_rate_and_keeps_its_best_state(tmp_path):
     assert (tmp_path / "best.pt").exists()
     best = max(h["validation_bps"] for h in model.history)
     assert model.score(val).mean == pytest.approx(best, abs=1e-6)
+    untrained = RingGNN(epochs=1, lr=1e-12, message="sender", readout="mean", progress=False,
+                        structure_bins=1000).fit(train)
+    assert model.score(val).mean > untrained.score(val).mean + 0.1       # the validation likelihood improved
 
 
 def test_external_angle_is_required_and_used():
