@@ -18,10 +18,14 @@ def test_connectivity_is_recovered(glued):
     assert glued["w_r2"] > 0.99 and 0.95 < glued["w_slope"] < 1.05
 
 
-def test_least_squares_makes_rollouts_track_longer(glued):
-    # measured at ci: 0.957 at 400 steps after Adam, 1.000 after least squares (0.996 at 800)
-    assert glued["rollout_r2_200"] > 0.9
-    assert glued["rollout_r2_400"] > max(glued["rollout_r2_400_adam"], 0.9)
+def test_least_squares_fits_w_better_and_rollouts_stay_on_track(glued):
+    # measured at ci: W R^2 0.99895 after Adam, 0.99973 after least squares. 400-step rollouts of both
+    # fits stay above 0.95, but their order is within the chaotic divergence of the network: it flipped
+    # with library versions (1.000 vs 0.957, later 0.958 vs 0.979), so it is not tested at ci; the
+    # quick-scale gap (0.86 vs 0.64 at 400 steps) is what chapter 8 reports.
+    assert glued["w_r2"] > glued["w_r2_adam"]
+    assert glued["rollout_r2_200"] > 0.95
+    assert min(glued["rollout_r2_400"], glued["rollout_r2_400_adam"]) > 0.9
 
 
 def test_one_shared_type_fits_worse(glued):
