@@ -28,6 +28,15 @@ def test_profile_two_peaks_locally_and_inhibits_broadly():
     assert int(ring.mexican_hat()[0, :51].argmin()) == 9  # ... the Mexican hat's dip at d = 9
 
 
+def test_circulance_tolerates_rounding_but_not_structure():
+    w = ring.mexican_hat()
+    scale = float(w.abs().max())
+    rounded, broken = w.clone(), w.clone()
+    rounded[3, 17] += 1e-9 * scale
+    broken[3, 17] += 1e-4 * scale
+    assert ring.is_circulant(rounded) and not ring.is_circulant(broken)
+
+
 @pytest.fixture(scope="module")
 def five_seconds():
     return {m: ring.simulate(m, duration=5.0, seed=1) for m in ring.MODELS}
