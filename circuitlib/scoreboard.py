@@ -20,23 +20,20 @@ HEADERS = {"delta": "Delta (L1)", "delta_lsq": "Delta (lsq)", "corr": "profile c
 
 
 class Scoreboard:
-    """Runs keyed by (method, data set); ``true_w`` [N, N] is the ring's connectivity.
+    """Runs keyed by (method, data set); ``true_w`` [N, N] is the ring's connectivity."""
 
-    ``positions`` [N_obs] (optional) places inferred matrices of observed neurons on the ring.
-    """
-
-    def __init__(self, true_w: torch.Tensor, positions: torch.Tensor | None = None):
-        self.true_w, self.positions = true_w, positions
+    def __init__(self, true_w: torch.Tensor):
+        self.true_w = true_w
         self.runs: dict[tuple[str, str], list[dict]] = {}
 
     def add(self, method: str, dataset: str, weights: torch.Tensor, bps: float = math.nan,
             seconds: float = 0.0, **extra) -> dict:
-        """Score ``weights`` [N, N] (or [N_obs, N_obs] with positions) and keep the run."""
+        """Score ``weights`` [N, N] and keep the run (``extra``: anything else to keep with it)."""
         w = weights.detach().double().cpu()
         run = dict(weights=w, bps=float(bps), seconds=seconds, **extra,
-                   delta=metrics.inference_error(self.true_w, w, self.positions).delta,
-                   delta_lsq=metrics.inference_error(self.true_w, w, self.positions, scale="lsq").delta,
-                   corr=metrics.profile_correlation(self.true_w, w) if self.positions is None else math.nan)
+                   delta=metrics.inference_error(self.true_w, w).delta,
+                   delta_lsq=metrics.inference_error(self.true_w, w, scale="lsq").delta,
+                   corr=metrics.profile_correlation(self.true_w, w))
         self.runs.setdefault((method, dataset), []).append(run)
         return run
 

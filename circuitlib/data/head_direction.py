@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.io import loadmat
 
 FILENAME = "dataHD.mat"
 SHA256 = "4cadf140878e97587631dd343b6a861329e89e9e9d59a7b6a10f23c1d162e62e"
@@ -112,8 +113,6 @@ def segments_from_times(times: np.ndarray, max_step: float = 0.05) -> list[tuple
 
 def load(path: str | os.PathLike | None = None, max_step: float = 0.05, check: bool = True) -> HDRecording:
     """Read, verify (``check``: sha256) and segment the wake part of ``dataHD.mat``."""
-    from scipy.io import loadmat
-
     file = find(path)
     if check and sha256(file) != SHA256:
         raise ValueError(f"{file} is not the expected {FILENAME} (sha256 differs): it is corrupt or another "
