@@ -118,6 +118,36 @@ def profile_correlation(true_w: torch.Tensor, est_w: torch.Tensor) -> float:
     return float(torch.corrcoef(torch.stack(prof))[0, 1])
 
 
+def angle_differences(angles: torch.Tensor) -> torch.Tensor:
+    """|angles_i - angles_j| wrapped to [0, pi]: ``angles`` [N] rad -> [N, N]."""
+    angles = torch.as_tensor(angles, dtype=torch.float64)
+    return (torch.remainder(angles[:, None] - angles[None] + math.pi, 2 * math.pi) - math.pi).abs()
+
+
+def coupling_contrast(w: torch.Tensor, angles: torch.Tensor, near: float = math.radians(30),
+                      far: float = math.radians(120)) -> float:
+    """Local excitation minus distant coupling, in standard deviations of w.
+
+    ``w`` [N, N] couplings among N neurons whose preferred angles are ``angles`` [N] (rad); the
+    off-diagonal entries are divided by their standard deviation, and the result is their mean over
+    pairs less than ``near`` apart minus their mean over pairs more than ``far`` apart (> 0: local
+    excitation, surround inhibition). Raises if either group of pairs is empty.
+    """
+    w = square_matrix("w", w).to(torch.float64)
+    d = angle_differences(angles).to(w.device)
+    if d.shape != w.shape:
+        raise ValueError(f"angles must give one angle per neuron of w ({w.shape[0]}), got {tuple(angles.shape)}.")
+    off = ~torch.eye(w.shape[0], dtype=torch.bool, device=w.device)
+    spread = w[off].std()
+    if not spread > 0:
+        raise ValueError("w is constant off the diagonal; its contrast is undefined.")
+    close, distant = off & (d < near), d > far
+    if not close.any() or not distant.any():
+        raise ValueError(f"no pair of neurons is closer than {math.degrees(near):.0f} deg or none is farther "
+                         f"than {math.degrees(far):.0f} deg apart; the contrast is undefined.")
+    return float((w[close].mean() - w[distant].mean()) / spread)
+
+
 @dataclass(frozen=True)
 class BitsPerSpike:
     """Mean bits per spike over neurons that spiked; ``silent`` lists the neurons left out."""

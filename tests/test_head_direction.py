@@ -77,3 +77,16 @@ def test_ring_positions_are_nearest_and_distinct():
     assert set(pos[:3].tolist()) == {0, 1, 99}
     with pytest.raises(ValueError, match="distinct"):
         hd.ring_positions(torch.zeros(5), n=4)
+
+
+def test_stretches_split_in_time_at_segment_gaps_and_keep_every_bin():
+    counts = torch.arange(100).repeat(2, 1).T % 3
+    theta = torch.linspace(0, 6, 100, dtype=torch.float64)
+    rec = hd.HDRecording(counts, theta, [(0, 30), (30, 75), (75, 100)], torch.zeros(2))
+    parts = rec.stretches((0.5, 0.2, 0.3))
+    assert [[s.n_steps for s in part] for part in parts] == [[30, 20], [20], [5, 25]]
+    joined = torch.cat([s.to_dense(torch.int64) for part in parts for s in part])
+    assert torch.equal(joined, counts)
+    assert torch.allclose(torch.cat([s.theta for part in parts for s in part]).double(), theta, atol=1e-6)
+    with pytest.raises(ValueError, match="sum to 1"):
+        rec.stretches((0.5, 0.2))

@@ -131,3 +131,23 @@ def test_self_history_kernels_are_fitted_per_neuron(planted):
     glm = CouplingGLM("shared", bin_width=1.0, kernel_length=20.0, n_bases=6, self_history=True).fit(train)
     assert glm.history.shape == (10, 20)
     assert glm.history.abs().max() > 0
+
+
+def test_angle_tuning_is_recovered_and_stretches_are_filtered_separately():
+    from circuitlib.data.spikes import SpikeTrain
+    gen = torch.Generator().manual_seed(0)
+    t, amp, phase = 30_000, torch.tensor([1.0, 0.5, 0.0]), torch.tensor([0.5, 2.0, 0.0])
+    theta = torch.remainder(torch.cumsum(0.05 * torch.randn(t, generator=gen), 0), 2 * math.pi)
+    before = torch.cat([theta[:1], theta[:-1]])                      # the model reads theta(t - 1)
+    rate = 0.1 * torch.exp(amp * torch.cos(before[:, None] - phase))
+    counts = torch.poisson(rate, generator=gen)
+    parts = [SpikeTrain.from_dense(counts[a:b], 1.0, theta[a:b]) for a, b in ((0, 12_000), (12_000, 30_000))]
+    glm = CouplingGLM("free", bin_width=1.0, kernel_length=10.0, n_bases=4, theta_harmonics=1).fit(
+        SpikeTrain.from_dense(counts, 1.0, theta))
+    assert torch.allclose(glm.tuning[:, 0], amp * phase.cos(), atol=0.06)
+    assert torch.allclose(glm.tuning[:, 1], amp * phase.sin(), atol=0.06)
+    joined = glm.predict(parts)
+    assert torch.equal(joined, torch.cat([glm.predict(p) for p in parts]))
+    assert not torch.equal(joined, glm.predict(SpikeTrain.from_dense(counts, 1.0, theta)))  # history crossed the join
+    with pytest.raises(ValueError, match="theta"):
+        glm.predict(SpikeTrain.from_dense(counts, 1.0))

@@ -113,3 +113,14 @@ def test_linear_fit_recovers_line_and_r2():
     assert 0.8 < metrics.linear_fit(true, noisy)[0] < 1.0
     with pytest.raises(ValueError, match="distinct"):
         metrics.linear_fit(torch.ones(5), torch.arange(5.0))
+
+
+def test_coupling_contrast_is_positive_for_a_ring_motif_and_needs_both_groups():
+    angles = torch.linspace(0, 2 * math.pi, 13)[:-1]
+    motif = torch.cos(angles[:, None] - angles[None])                # excitation near, inhibition far
+    assert metrics.coupling_contrast(motif, angles) > 1.5
+    assert metrics.coupling_contrast(-motif, angles) < -1.5
+    assert metrics.coupling_contrast(3 * motif + 2, angles) == pytest.approx(metrics.coupling_contrast(motif, angles))
+    assert metrics.angle_differences(torch.tensor([0.1, 2 * math.pi - 0.1], dtype=torch.float64))[0, 1] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="undefined"):
+        metrics.coupling_contrast(motif[:3, :3], torch.tensor([0.0, 0.1, 0.2]))

@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from circuitlib import metrics
 from circuitlib.data.spikes import SpikeTrain
 from circuitlib.infer.ring_gnn import RingGNNNet, interpolate_ring_matrix, ring_interpolation
 from circuitlib.infer.ring_gnn_training import RingGNN
@@ -150,3 +151,38 @@ def test_bad_input_is_refused():
         RingGNN(message="receiver", progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
     with pytest.raises(ValueError, match="fit the model"):
         model.predict(torch.zeros(10, 5))
+
+
+def test_nodes_placed_on_a_larger_ring_interpolate_and_encode_by_ring_position():
+    # nodes at positions 0, 10, 30 of a ring of 40; node 1 (position 10) is hidden
+    p = ring_interpolation(3, torch.tensor([0, 2]), positions=torch.tensor([0, 10, 30]), ring_size=40)
+    assert torch.allclose(p[1], torch.tensor([2 / 3, 1 / 3]))      # 10 from position 0, 20 from 30
+    assert torch.equal(ring_interpolation(6, torch.tensor([1, 4])),
+                       ring_interpolation(6, torch.tensor([1, 4]), torch.arange(6), 6))
+    net = RingGNNNet(3, torch.tensor([0, 2]), width=2, stride=1, structure_length=10, input_dim=2,
+                     positions=torch.tensor([0, 10, 30]), ring_size=40)
+    assert torch.allclose(net.preferred, 2 * math.pi * torch.tensor([0.0, 0.25, 0.75]))
+    with pytest.raises(ValueError, match="increasing"):
+        ring_interpolation(3, torch.tensor([0, 2]), positions=torch.tensor([0, 30, 10]), ring_size=40)
+
+
+def stretch_list(lengths, seed=0, n=6):
+    g = torch.Generator().manual_seed(seed)
+    return [SpikeTrain.from_dense(torch.poisson(torch.full((t, n), 0.2), generator=g), 1e-3,
+                                  torch.rand(t, generator=g) * 2 * math.pi) for t in lengths]
+
+
+def test_stretches_are_predicted_without_history_across_gaps():
+    parts = stretch_list([400, 30, 700])
+    model = RingGNN(epochs=1, window=20, streams=3, piece_bins=140, use_theta=True, progress=False).fit(parts)
+    assert model.unused_bins == 30                          # the stretch shorter than a piece
+    joined = model.predict(parts)
+    each = [model.predict(p) for p in parts]
+    assert torch.equal(joined, torch.cat(each))
+    assert joined.shape == (400 - 20 + 30 - 20 + 700 - 20, 6)
+    other = stretch_list([400], seed=1)[0]                  # new activity before the gap changes nothing after it
+    assert torch.equal(model.predict([other, parts[2]])[-680:], each[2])
+    assert model.score(parts).mean == pytest.approx(
+        float(metrics.bits_per_spike(torch.cat([p.to_dense()[20:] for p in parts]), joined).mean), abs=1e-6)
+    with pytest.raises(ValueError, match="piece"):
+        RingGNN(epochs=1, piece_bins=5000, progress=False).fit(parts)

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from scipy.io import loadmat
 
+from .spikes import SpikeTrain
+
 FILENAME = "dataHD.mat"
 SHA256 = "4cadf140878e97587631dd343b6a861329e89e9e9d59a7b6a10f23c1d162e62e"
 URL = ("https://raw.githubusercontent.com/PeyracheLab/Class-Decoding/"
@@ -38,27 +40,28 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "circuitlib" / "hd"
 
 
-def candidates(path: str | os.PathLike | None = None) -> list[Path]:
-    """The places searched for ``dataHD.mat``, in order."""
+def candidates(path: str | os.PathLike | None = None, filename: str = FILENAME) -> list[Path]:
+    """The places searched for ``filename``, in order."""
     if path is not None:
         return [Path(path)]
     places = []
     if os.environ.get(ENV):
         root = Path(os.environ[ENV])
-        places += [root / "hd" / FILENAME, root / FILENAME]
-    return places + [REPO.parent / "shared" / "data" / "hd" / FILENAME, cache_dir() / FILENAME]
+        places += [root / "hd" / filename, root / filename]
+    return places + [REPO.parent / "shared" / "data" / "hd" / filename, cache_dir() / filename]
 
 
-def find(path: str | os.PathLike | None = None) -> Path:
-    """The first existing candidate; otherwise a FileNotFoundError that says where to put the file."""
-    for place in candidates(path):
+def find(path: str | os.PathLike | None = None, filename: str = FILENAME, fetch: str | None = None) -> Path:
+    """The first existing candidate; otherwise a FileNotFoundError that lists the places and says
+    how to get the file (``fetch``; default: how to get ``dataHD.mat``)."""
+    for place in candidates(path, filename):
         if place.is_file():
             return place
-    tried = "\n  ".join(str(p) for p in candidates(path))
-    raise FileNotFoundError(
-        f"{FILENAME} (Peyrache et al. 2015, session Mouse12-120806) was not found. Looked in:\n  {tried}\n"
-        f"Put the file in one of these places, set {ENV} to its folder, pass path=..., or run "
-        f"circuitlib.data.head_direction.download() on a machine with network access.")
+    tried = "\n  ".join(str(p) for p in candidates(path, filename))
+    fetch = fetch or (f"{FILENAME} is session Mouse12-120806 of Peyrache et al. (2015). Put it in one of "
+                      f"these places, set {ENV} to its folder, pass path=..., or run "
+                      "circuitlib.data.head_direction.download() on a machine with network access.")
+    raise FileNotFoundError(f"{filename} was not found. Looked in:\n  {tried}\n{fetch}")
 
 
 def sha256(path: Path) -> str:
@@ -97,6 +100,21 @@ class HDRecording:
     @property
     def n_neurons(self) -> int:
         return self.counts.shape[1]
+
+    def stretches(self, fractions: tuple[float, ...] = (0.8, 0.1, 0.1)) -> tuple[list[SpikeTrain], ...]:
+        """Consecutive parts holding ``fractions`` of the bins in time order, each a list of
+        SpikeTrains (with theta), one per stretch between tracking gaps; a part boundary inside a
+        segment cuts it in two. Every bin lands in exactly one part."""
+        if not fractions or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-9:
+            raise ValueError(f"fractions must be positive and sum to 1, got {fractions}.")
+        total = self.counts.shape[0]
+        bounds = [0, *[round(total * f) for f in np.cumsum(fractions)[:-1]], total]
+        parts = []
+        for lo, hi in zip(bounds, bounds[1:]):
+            cuts = [(max(a, lo), min(b, hi)) for a, b in self.segments if max(a, lo) < min(b, hi)]
+            parts.append([SpikeTrain.from_dense(self.counts[a:b], self.bin_width, self.theta[a:b].float())
+                          for a, b in cuts])
+        return tuple(parts)
 
 
 def segments_from_times(times: np.ndarray, max_step: float = 0.05) -> list[tuple[int, int]]:

@@ -6,12 +6,14 @@ import torch
 from ..data.spikes import SpikeTrain
 
 
-def binned_counts(data, bin_width: float | None, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def binned_counts(data, bin_width: float | None, device: torch.device, dtype: torch.dtype,
+                  stretch: bool = False) -> torch.Tensor:
     """Spike counts ``[T, N]`` per bin of ``bin_width`` seconds, on ``device`` as ``dtype``.
 
     data: a :class:`SpikeTrain` (binned here; ``bin_width=None`` keeps its own ``dt``) or a dense
     ``[T, N]`` array of counts that is taken to be binned already. Raises ``ValueError`` for a wrong
-    shape, NaN/inf, negative counts, or a recording in which no neuron spiked.
+    shape, NaN/inf, negative counts, or a recording in which no neuron spiked. ``stretch=True``: one
+    stretch of a recording with gaps, which may be short and silent (only its neurons are checked).
     """
     if isinstance(data, SpikeTrain):
         train = data if bin_width is None or abs(bin_width - data.dt) < 1e-12 else data.bin(bin_width)
@@ -24,8 +26,8 @@ def binned_counts(data, bin_width: float | None, device: torch.device, dtype: to
             raise ValueError("spike counts contain NaN or inf; clean the recording before fitting.")
         if (x < 0).any():
             raise ValueError("spike counts cannot be negative.")
-    if x.shape[1] < 2 or x.shape[0] < 2:
+    if x.shape[1] < 2 or (x.shape[0] < 2 and not stretch):
         raise ValueError(f"need at least 2 neurons and 2 time bins, got shape {tuple(x.shape)}.")
-    if not x.any():
+    if not stretch and not x.any():
         raise ValueError("no neuron spiked in these data; there is nothing to infer connectivity from.")
     return x

@@ -6,8 +6,12 @@ For every neuron i and time bin t
            x_i(t) \sim \mathrm{Poisson}(\lambda_i(t)),\; \lambda_i = \exp(\eta_i) \text{ or softplus}(\eta_i)
 
 with one causal coupling kernel ``f = B z`` over raised-cosine bases ``B`` spanning
-``kernel_length`` seconds (2 tau = 20 ms by default), shared by every pair, and optional per-neuron
-self-history kernels ``h_i = B c_i``. Two forms of ``w``:
+``kernel_length`` seconds (2 tau = 20 ms by default), shared by every pair, optional per-neuron
+self-history kernels ``h_i = B c_i``, and (``theta_harmonics=K > 0``) a per-neuron tuning to an
+external angle, ``sum_{k<=K} a_ik cos(k theta(t-1)) + b_ik sin(k theta(t-1))``, the angle of the
+bin before (as the GNN's encoder sees it). A recording with gaps is a list of SpikeTrains, one per
+stretch: each is filtered on its own (no history across a gap) and the likelihood pools them.
+Two forms of ``w``:
 
 * ``coupling="shared"`` — the paper's Algorithm 1: one profile ``w_ij = p[(j - i) mod N]`` shared
   around the ring (a circulant matrix). It builds in the ring symmetry that the GNN is not given;
@@ -75,17 +79,19 @@ class CouplingGLM:
     dt, e.g. the full 0.1 ms resolution), ``kernel_length`` (s), ``n_bases``, ``link``
     ("exp" | "softplus"), ``self_history``, ``penalty`` ("l2" | "l1", free form only), ``strength``
     (a number, or a sequence to choose from on validation data, strongest first with warm starts),
-    ``max_iter`` (L-BFGS iterations), ``device``, ``dtype``.
+    ``max_iter`` (L-BFGS iterations), ``theta_harmonics`` (angle tuning; the data must carry
+    theta), ``device``, ``dtype``.
 
     After :meth:`fit`: ``weights`` ``[N, N]`` (row = receiver), ``kernel`` ``[L]`` (peak +1),
-    ``bias`` ``[N]``, ``history`` ``[N, L]`` or None, ``n_iter``, ``converged``, ``train_loss``,
+    ``bias`` ``[N]``, ``history`` ``[N, L]`` or None, ``tuning`` ``[N, 2K]`` (cos, sin of each
+    harmonic) or None, ``n_iter``, ``converged``, ``train_loss``,
     ``strength_`` (the one used) and ``path`` (``[(strength, validation bits/spike), ...]``).
     """
 
     def __init__(self, coupling: str = "shared", *, bin_width: float | None = 1e-3, kernel_length: float = 0.02,
                  n_bases: int = 10, link: str = "exp", self_history: bool = False, penalty: str = "l2",
-                 strength: float | Sequence[float] = 0.0, max_iter: int = 2000, device="auto",
-                 dtype: torch.dtype = torch.float32):
+                 strength: float | Sequence[float] = 0.0, max_iter: int = 2000, theta_harmonics: int = 0,
+                 device="auto", dtype: torch.dtype = torch.float32):
         for name, value, allowed in (("coupling", coupling, COUPLINGS), ("link", link, LINKS),
                                      ("penalty", penalty, PENALTIES)):
             if value not in allowed:
@@ -95,8 +101,9 @@ class CouplingGLM:
             raise ValueError(f"strength must be >= 0 (or a non-empty sequence of such), got {strength!r}.")
         if coupling == "shared" and max(strengths) > 0:
             raise ValueError("the shared-profile GLM has N-1 parameters and no penalty; use strength=0.")
-        if kernel_length <= 0 or max_iter < 1:
-            raise ValueError("kernel_length must be positive and max_iter >= 1.")
+        if kernel_length <= 0 or max_iter < 1 or theta_harmonics < 0:
+            raise ValueError("kernel_length must be positive, max_iter >= 1 and theta_harmonics >= 0.")
+        self.theta_harmonics = theta_harmonics
         self.coupling, self.bin_width, self.kernel_length = coupling, bin_width, kernel_length
         self.n_bases, self.link, self.self_history, self.penalty = n_bases, link, self_history, penalty
         self.strengths = sorted(strengths, reverse=True)
@@ -109,18 +116,40 @@ class CouplingGLM:
         profile = torch.cat([self._w.new_zeros(1), self._w])  # offset 0 (self) is not coupled
         return profile[self._offsets]
 
-    def _filtered(self, xt: torch.Tensor) -> torch.Tensor:
-        """Spikes ``xt`` ``[N, T]`` filtered by every basis: ``[K, N, T]`` (K*N*T numbers in memory)."""
-        return causal_filter(xt, self._basis.T)
+    def _inputs(self, data) -> tuple[torch.Tensor, tuple]:
+        """Counts ``[N, T]`` and the model's inputs: basis-filtered spikes ``[K, N, T]`` (K*N*T numbers
+        in memory) and the angle features ``[2 harmonics, T]`` or None; stretches are joined."""
+        parts = data if isinstance(data, (list, tuple)) else [data]
+        xts = [binned_counts(d, self.bin_width, self.device, self.dtype, stretch=len(parts) > 1).T.contiguous()
+               for d in parts]
+        xt = torch.cat(xts, 1)
+        if not xt.any():
+            raise ValueError("no neuron spiked in these data; there is nothing to infer connectivity from.")
+        y = torch.cat([causal_filter(x, self._basis.T) for x in xts], -1)
+        if self.theta_harmonics == 0:
+            return xt, (y, None)
+        angles = []
+        for d in parts:
+            binned = d if self.bin_width is None or abs(d.dt - self.bin_width) < 1e-12 else d.bin(self.bin_width)
+            if getattr(binned, "theta", None) is None:
+                raise ValueError("theta_harmonics > 0 needs the external angle: pass SpikeTrains that carry theta.")
+            theta = binned.theta.to(self.device, self.dtype)
+            angles.append(torch.cat([theta[:1], theta[:-1]]))            # theta(t - 1); theta(0) at the start
+        k = torch.arange(1, self.theta_harmonics + 1, device=self.device, dtype=self.dtype)
+        phase = k[:, None] * torch.cat(angles)[None]
+        return xt, (y, torch.cat([phase.cos(), phase.sin()]))
 
-    def _eta(self, y: torch.Tensor) -> torch.Tensor:
-        """Linear predictor ``[N, T]`` from basis-filtered spikes ``y`` ``[K, N, T]``."""
+    def _eta(self, inputs: tuple) -> torch.Tensor:
+        """Linear predictor ``[N, T]`` from the inputs of :meth:`_inputs`."""
+        y, angle = inputs
         k, n, t = y.shape
         flat = y.reshape(k, n * t)
         u = (self._z / (self._basis @ self._z).norm()) @ flat  # (f * x_j)(t) for every j, f = Bz/||Bz||
         eta = self._b[:, None] + self._weights(n) @ u.view(n, t)
         if self._c is not None:
             eta = eta + torch.einsum("nk,knt->nt", self._c, y)
+        if self._a is not None:
+            eta = eta + self._a @ angle
         return eta
 
     def _rate_and_log(self, eta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,8 +158,8 @@ class CouplingGLM:
         lam = F.softplus(eta)
         return lam, torch.where(eta < -30, eta, torch.log(lam.clamp_min(1e-300)))
 
-    def _objective(self, xt: torch.Tensor, y: torch.Tensor, strength: float) -> torch.Tensor:
-        lam, log_lam = self._rate_and_log(self._eta(y))
+    def _objective(self, xt: torch.Tensor, inputs: tuple, strength: float) -> torch.Tensor:
+        lam, log_lam = self._rate_and_log(self._eta(inputs))
         loss = (lam - xt * log_lam).mean()
         if strength > 0:
             w = self._w * self._off_diag
@@ -139,22 +168,21 @@ class CouplingGLM:
 
     def _init(self, xt: torch.Tensor):
         n = xt.shape[0]
-        n_lags = round(self.kernel_length / self._dt)
         kw = dict(device=self.device, dtype=self.dtype)
-        self._basis = raised_cosine_basis(self.n_bases, n_lags).to(**kw)
         mean = xt.mean(1).clamp_min(1e-6)
         self._b = (mean.log() if self.link == "exp" else mean.expm1().log()).clone().requires_grad_()
         self._z = torch.ones(self.n_bases, **kw).requires_grad_()
         self._w = torch.zeros((n, n) if self.coupling == "free" else (n - 1,), **kw).requires_grad_()
         self._c = torch.zeros(n, self.n_bases, **kw).requires_grad_() if self.self_history else None
+        self._a = torch.zeros(n, 2 * self.theta_harmonics, **kw).requires_grad_() if self.theta_harmonics else None
         idx = torch.arange(n, device=self.device)
         self._offsets = torch.remainder(idx[None, :] - idx[:, None], n)
         self._off_diag = (self._offsets != 0).to(self.dtype)
 
     def _params(self) -> list[torch.Tensor]:
-        return [p for p in (self._b, self._z, self._w, self._c) if p is not None]
+        return [p for p in (self._b, self._z, self._w, self._c, self._a) if p is not None]
 
-    def _minimise(self, xt: torch.Tensor, y: torch.Tensor, strength: float) -> tuple[int, float]:
+    def _minimise(self, xt: torch.Tensor, y: tuple, strength: float) -> tuple[int, float]:
         opt = torch.optim.LBFGS(self._params(), lr=1.0, max_iter=self.max_iter, history_size=20,
                                 tolerance_grad=1e-10, tolerance_change=1e-13, line_search_fn="strong_wolfe")
 
@@ -171,15 +199,17 @@ class CouplingGLM:
 
     # -- public API -----------------------------------------------------------------------------
     def fit(self, data, validation=None) -> "CouplingGLM":
-        """Fit to ``data`` (SpikeTrain or counts ``[T, N]``); ``validation`` picks the penalty."""
-        self._dt = self.bin_width if self.bin_width is not None else getattr(data, "dt", None)
+        """Fit to ``data`` (SpikeTrain, counts ``[T, N]`` or a list of stretches); ``validation``
+        (the same kinds) picks the penalty."""
+        first = data[0] if isinstance(data, (list, tuple)) and data else data
+        self._dt = self.bin_width if self.bin_width is not None else getattr(first, "dt", None)
         if self._dt is None:
             raise ValueError("bin_width=None keeps a SpikeTrain's own dt; for dense counts give bin_width.")
         if len(self.strengths) > 1 and validation is None:
             raise ValueError("several penalty strengths need validation data to choose from: fit(train, validation=val).")
-        xt = binned_counts(data, self.bin_width, self.device, self.dtype).T.contiguous()
+        self._basis = raised_cosine_basis(self.n_bases, round(self.kernel_length / self._dt)).to(self.device, self.dtype)
+        xt, y = self._inputs(data)
         self._init(xt)
-        y = self._filtered(xt)
         self.path, best = [], None
         for strength in self.strengths:  # strongest first; each fit starts where the last ended
             n_iter, loss = self._minimise(xt, y, strength)
@@ -206,16 +236,20 @@ class CouplingGLM:
             self.weights = self._weights(self._b.shape[0]) * peak
             self.bias = self._b.detach().clone()
             self.history = None if self._c is None else self._c @ self._basis.T
+            self.tuning = None if self._a is None else self._a.detach().clone()
 
     def predict(self, data) -> torch.Tensor:
-        """Expected spike counts per bin ``[T, N]`` (history before the first bin is taken as empty)."""
-        xt = binned_counts(data, self.bin_width, self.device, self.dtype).T.contiguous()
+        """Expected spike counts per bin ``[T, N]`` (history before the first bin of a recording or
+        stretch is taken as empty; stretches are joined)."""
+        return self._rates(*self._inputs(data))
+
+    def _rates(self, xt: torch.Tensor, inputs: tuple) -> torch.Tensor:
         if xt.shape[0] != self._b.shape[0]:
             raise ValueError(f"the model was fitted to {self._b.shape[0]} neurons, these data have {xt.shape[0]}.")
         with torch.no_grad():
-            return self._rate_and_log(self._eta(self._filtered(xt)))[0].T
+            return self._rate_and_log(self._eta(inputs))[0].T
 
     def score(self, data) -> BitsPerSpike:
         """Held-out bits per spike (Yoon 2025, Eq. 19) of the fitted model on ``data``."""
-        counts = binned_counts(data, self.bin_width, self.device, self.dtype)
-        return bits_per_spike(counts, self.predict(data).clamp_min(1e-12))
+        xt, inputs = self._inputs(data)
+        return bits_per_spike(xt.T, self._rates(xt, inputs).clamp_min(1e-12))

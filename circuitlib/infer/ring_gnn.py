@@ -54,17 +54,24 @@ PATHS = ("dense", "edges")
 READOUTS = ("flatten", "mean")
 
 
-def ring_interpolation(n: int, observed: torch.Tensor) -> torch.Tensor:
-    """[n, N_obs] matrix mapping observed neurons' features to all n ring positions.
+def ring_interpolation(n: int, observed: torch.Tensor, positions: torch.Tensor | None = None,
+                       ring_size: int | None = None) -> torch.Tensor:
+    """[n, N_obs] matrix mapping observed neurons' features to all n nodes of a ring.
 
-    Row of an observed position: one-hot. Row of a hidden position: linear interpolation, by ring
-    distance, between the nearest observed neurons on either side (App. B.2).
+    Node k sits at ring position ``positions[k]`` (strictly increasing, on a ring of ``ring_size``
+    positions; default: node k at position k of a ring of n). ``observed`` [N_obs] are node indices.
+    Row of an observed node: one-hot. Row of a hidden node: linear interpolation, by ring distance,
+    between the nearest observed nodes on either side (App. B.2).
     """
     observed = torch.as_tensor(observed).long()
     if observed.dim() != 1 or observed.numel() < 2 or observed.unique().numel() != observed.numel():
         raise ValueError("observed must list at least 2 distinct ring positions.")
     if observed.min() < 0 or observed.max() >= n:
         raise ValueError(f"observed ring positions must lie in [0, {n}).")
+    positions = torch.arange(n) if positions is None else torch.as_tensor(positions).long()
+    ring_size = n if ring_size is None else ring_size
+    if positions.shape != (n,) or (positions.diff() <= 0).any() or positions[0] < 0 or positions[-1] >= ring_size:
+        raise ValueError(f"positions must be {n} strictly increasing ring positions in [0, {ring_size}).")
     order = torch.argsort(observed)
     pos = observed[order]
     out = torch.zeros(n, observed.numel())
@@ -74,8 +81,8 @@ def ring_interpolation(n: int, observed: torch.Tensor) -> torch.Tensor:
             out[p, order[k]] = 1.0
             continue
         lo, hi = k - 1, k % len(pos)                  # neighbours; wrap around the ring
-        d_lo = (p - int(pos[lo])) % n
-        d_hi = (int(pos[hi]) - p) % n
+        d_lo = int(positions[p] - positions[pos[lo]]) % ring_size
+        d_hi = int(positions[pos[hi]] - positions[p]) % ring_size
         out[p, order[lo]] = d_hi / (d_lo + d_hi)
         out[p, order[hi]] = d_lo / (d_lo + d_hi)
     return out
@@ -142,12 +149,15 @@ class RingGNNNet(nn.Module):
     ``width`` l and ``stride`` are in bins; ``structure_length`` is the number of bins the
     structure module reads (fixes f_out's size when ``readout="flatten"``, the paper's vec;
     ``"mean"`` averages over time instead). ``input_dim`` > 0 switches the angle encoder on.
+    Nodes sit at ring ``positions`` [n] of a ring of ``ring_size`` (default: evenly spaced, node k
+    at k of n); they set the preferred angles 2 pi position / ring_size and the interpolation.
     """
 
     def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
                  channels: int = 32, embed_dim: int = 16, hidden: int = 32, input_dim: int = 0,
                  message: str = "pair", update: str = "carried", readout: str = "flatten",
-                 path: str = "dense", own_history: bool = True, identity_dim: int = 0):
+                 path: str = "dense", own_history: bool = True, identity_dim: int = 0,
+                 positions: torch.Tensor | None = None, ring_size: int | None = None):
         super().__init__()
         for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
                                      ("readout", readout, READOUTS), ("path", path, PATHS)):
@@ -159,9 +169,10 @@ class RingGNNNet(nn.Module):
         self.n, self.width, self.stride = n, width, stride
         self.message, self.update, self.readout, self.path = message, update, readout, path
         self.own_history = own_history
-        self.register_buffer("interp", ring_interpolation(n, observed))
+        self.register_buffer("interp", ring_interpolation(n, observed, positions, ring_size))
         self.register_buffer("observed", torch.as_tensor(observed).long())
-        self.register_buffer("preferred", 2 * math.pi * torch.arange(n) / n)       # theta~_i
+        at = torch.arange(n) if positions is None else torch.as_tensor(positions)
+        self.register_buffer("preferred", 2 * math.pi * at.long() / (ring_size or n))     # theta~_i
         self.register_buffer("edge_index", (~torch.eye(n, dtype=torch.bool)).nonzero().T.flip(0).contiguous())
         self.encoder = SpikeEncoder(width, channels)
         n_positions = (structure_length - width) // stride + 1

@@ -14,10 +14,17 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   first ``structure_bins`` bins of the training recording (f_out is tied to those time
   positions); with ``"mean"`` (time-averaged features) it reads a random excerpt of that many bins
   per step, and w for scoring and for ``.weights`` comes from the whole recording;
+* a recording with gaps (tracking lost, real data) is passed as a list of SpikeTrains, one per
+  stretch without gaps. Each is cut into pieces of ``piece_bins`` bins (the last piece of a
+  stretch ends at its end and overlaps the one before; stretches shorter than a piece are left
+  out and counted in ``unused_bins``); pieces run ``streams`` at a time, in a new random order
+  every epoch, with the GRU state reset at the start of each piece, so no prediction sees history
+  across a gap. The structure module reads the stretches joined end to end;
 * early stopping on the validation bits/spike after every epoch (``patience`` epochs), and the
   best state is kept (optionally written to ``checkpoint``).
 
-Scoring runs one stream through the held-out recording; its first l - 1 bins only provide history.
+Scoring runs one stream through the held-out recording (through each stretch of a list); the first
+l bins of each only provide history.
 """
 from __future__ import annotations
 
@@ -36,13 +43,14 @@ class RingGNN:
     ``n_positions`` ring positions, of which the data's columns sit at ``observed`` (default: all,
     in order); the others are hidden neurons. ``bin_width`` seconds per bin (None: the SpikeTrain's
     own dt); ``tau`` the synaptic time constant that sets the encoder width 2 tau and stride 0.2 tau.
-    ``use_theta`` adds the angle encoder (the data must carry theta).
+    ``use_theta`` adds the angle encoder (the data must carry theta). ``positions`` [n_positions]
+    and ``ring_size`` place the nodes on a larger ring (see :class:`RingGNNNet`; default evenly spaced).
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
                  observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
-                 identity_dim: int = 0,
+                 identity_dim: int = 0, positions=None, ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0,
                  structure_bins: int | None = None,
@@ -53,7 +61,8 @@ class RingGNN:
         self.structure_bins = structure_bins
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message, identity_dim=identity_dim,
                        update=update, readout=readout, path=path, own_history=own_history,
-                       input_dim=input_dim if use_theta else 0)
+                       input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size)
+        self.piece_bins = piece_bins
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
         self.use_theta, self.lr, self.decay, self.epochs = use_theta, lr, decay, epochs
         self.window, self.streams, self.w_l1, self.patience = window, streams, w_l1, patience
@@ -61,9 +70,9 @@ class RingGNN:
         self.device = resolve_device(device)
 
     # -- data ----------------------------------------------------------------------------------
-    def _data(self, data):
-        """Counts [T, N_obs] and angles [T] (or None) on the device."""
-        x = binned_counts(data, self.bin_width, self.device, torch.float32)
+    def _data(self, data, stretch: bool = False):
+        """Counts [T, N_obs] and angles [T] (or None) on the device (``stretch``: one of a list)."""
+        x = binned_counts(data, self.bin_width, self.device, torch.float32, stretch)
         theta = None
         if self.use_theta:
             binned = data if self.bin_width is None or abs(data.dt - self.bin_width) < 1e-12 else data.bin(self.bin_width)
@@ -79,20 +88,51 @@ class RingGNN:
         return max(1, round(2 * self.tau / dt)), max(1, round(0.2 * self.tau / dt))
 
     # -- fit -----------------------------------------------------------------------------------
+    def _pieces(self, data, width: int):
+        """Training pieces: counts [P, N_obs, L] and angles [P, L] (or None), and the bins left out.
+
+        One recording: ``streams`` contiguous pieces (its last ``T mod streams`` bins left out).
+        A list of stretches: pieces of ``piece_bins`` cut from each (see the module docstring)."""
+        if not isinstance(data, (list, tuple)):
+            x, theta = self._data(data)
+            per_stream = x.shape[0] // self.streams
+            if per_stream < width + self.window:
+                raise ValueError(f"{x.shape[0]} bins in {self.streams} streams leave {per_stream} per stream, fewer "
+                                 f"than the encoder width plus one window ({width} + {self.window}); use more data, "
+                                 "fewer streams or a shorter window.")
+            xs = x[: per_stream * self.streams].T.reshape(x.shape[1], self.streams, per_stream).transpose(0, 1)
+            ths = None if theta is None else theta[: per_stream * self.streams].view(self.streams, per_stream)
+            return x, xs, ths, x.shape[0] - per_stream * self.streams
+        length = self.piece_bins or width + 4 * self.window
+        if length < width + 1:
+            raise ValueError(f"piece_bins={length} must exceed the encoder width ({width} bins).")
+        stretches = [self._data(d, stretch=True) for d in data]
+        if not stretches or len({x.shape[1] for x, _ in stretches}) != 1:
+            raise ValueError("pass a non-empty list of stretches that all record the same neurons.")
+        xs, ths, unused = [], [], 0
+        for x, theta in stretches:
+            if x.shape[0] < length:
+                unused += x.shape[0]
+                continue
+            for a in sorted({*range(0, x.shape[0] - length + 1, length), x.shape[0] - length}):
+                xs.append(x[a:a + length].T)
+                ths.append(None if theta is None else theta[a:a + length])
+        if not xs:
+            raise ValueError(f"no stretch is as long as one piece ({length} bins); lower piece_bins.")
+        x = torch.cat([x for x, _ in stretches])
+        return x, torch.stack(xs), None if ths[0] is None else torch.stack(ths), unused
+
     def fit(self, data, validation=None) -> "RingGNN":
-        """Train on ``data`` (SpikeTrain or counts [T, N_obs]); ``validation`` drives early stopping."""
-        width, stride = self._bins(data)
-        x, theta = self._data(data)
+        """Train on ``data`` (SpikeTrain, counts [T, N_obs], or a list of SpikeTrains: stretches
+        between gaps); ``validation`` (same kinds) drives early stopping."""
+        first_part = data[0] if isinstance(data, (list, tuple)) and data else data
+        width, stride = self._bins(first_part)
+        x, xs, ths, self.unused_bins = self._pieces(data, width)
         n_obs = x.shape[1]
         observed = torch.arange(n_obs) if self.observed is None else torch.as_tensor(self.observed).long()
         if observed.shape != (n_obs,):
             raise ValueError(f"observed must give a ring position for each of the {n_obs} recorded neurons.")
         n = self.n_positions or n_obs
-        per_stream = x.shape[0] // self.streams
-        if per_stream < width + self.window:
-            raise ValueError(f"{x.shape[0]} bins in {self.streams} streams leave {per_stream} per stream, fewer "
-                             f"than the encoder width plus one window ({width} + {self.window}); use more data, "
-                             "fewer streams or a shorter window.")
         seed_everything(self.seed)
         excerpt = x.shape[0] if self.structure_bins is None else min(self.structure_bins, x.shape[0])
         if excerpt < width:
@@ -101,32 +141,36 @@ class RingGNN:
         self.width = width
         fixed = self.hp["readout"] == "flatten"              # f_out is tied to one excerpt: the first
         self._x_struct = x_struct = x.T[:, :excerpt].contiguous() if fixed else x.T.contiguous()
-        xs = x[: per_stream * self.streams].T.reshape(n_obs, self.streams, per_stream).transpose(0, 1)
-        ths = None if theta is None else theta[: per_stream * self.streams].view(self.streams, per_stream)
-        starts = list(range(width, per_stream, self.window))     # first target bin of each window
+        starts = list(range(width, xs.shape[-1], self.window))   # first target bin of each window
+        n_batches = -(-xs.shape[0] // self.streams)
+        order = torch.arange(xs.shape[0])
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, self.decay)
         stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
         self.history, carry = [], {}
 
         def step_loss(k):
+            batch, k = divmod(k, len(starts))
             a = starts[k]
-            b = min(a + self.window, per_stream)
+            b = min(a + self.window, xs.shape[-1])
             if k == 0:
                 carry["state"] = None
+            rows = order[batch * self.streams:(batch + 1) * self.streams]
             first = int(torch.randint(0, x_struct.shape[1] - excerpt + 1, (1,)))
             w = self.net.connectivity(x_struct[:, first:first + excerpt])
-            log_rate, state = self.net(xs[:, :, a - width:b - 1], w,
-                                       None if ths is None else ths[:, a - 1:b - 1], carry["state"])
+            log_rate, state = self.net(xs[rows, :, a - width:b - 1], w,
+                                       None if ths is None else ths[rows, a - 1:b - 1], carry["state"])
             carry["state"] = None if state is None else state.detach()
-            nll = self.net.observed_nll(log_rate, xs[:, :, a:b].transpose(1, 2))     # targets [S, T, N_obs]
+            nll = self.net.observed_nll(log_rate, xs[rows, :, a:b].transpose(1, 2))     # targets [S, T, N_obs]
             loss = nll + self.w_l1 * w.abs().mean()
             return loss, {"nll": nll.detach()}
 
         for epoch in range(self.epochs):
             self.net.train()
-            hist = run_steps(step_loss, opt, len(starts), progress=self.progress, desc=f"epoch {epoch + 1}",
-                             log_every=len(starts))
+            if n_batches > 1:                                    # stretches: a new order of pieces
+                order = torch.randperm(xs.shape[0])
+            hist = run_steps(step_loss, opt, n_batches * len(starts), progress=self.progress,
+                             desc=f"epoch {epoch + 1}", log_every=len(starts))
             sched.step()
             record = {"epoch": epoch + 1, "train_nll": hist[-1]["nll"]}
             if validation is not None:
@@ -143,10 +187,16 @@ class RingGNN:
 
     # -- held-out data -------------------------------------------------------------------------
     def predict(self, data) -> torch.Tensor:
-        """Expected counts [T - l, N_obs] for bins l.. of ``data`` (the first l bins are history)."""
+        """Expected counts [T - l, N_obs] for bins l.. of ``data`` (the first l bins are history).
+        For a list of stretches: each run separately (stretches of <= l bins give nothing), joined."""
         if not hasattr(self, "net"):
             raise ValueError("fit the model before predicting.")
-        x, theta = self._data(data)
+        if isinstance(data, (list, tuple)):
+            return torch.cat([self._predict(d, True) for d in data if self._data(d, True)[0].shape[0] > self.width])
+        return self._predict(data)
+
+    def _predict(self, data, stretch: bool = False) -> torch.Tensor:
+        x, theta = self._data(data, stretch)
         if x.shape[1] != len(self.net.observed):
             raise ValueError(f"the model was fitted to {len(self.net.observed)} neurons, these data have {x.shape[1]}.")
         if x.shape[0] <= self.width:
@@ -165,7 +215,10 @@ class RingGNN:
         return torch.cat(out)
 
     def score(self, data) -> BitsPerSpike:
-        """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data``, from bin l on."""
+        """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data`` (or a list of stretches, pooled),
+        from bin l of each on."""
         rates = self.predict(data)
-        counts, _ = self._data(data)
-        return bits_per_spike(counts[self.width:], rates.clamp_min(1e-12))
+        parts = data if isinstance(data, (list, tuple)) else [data]
+        stretch = isinstance(data, (list, tuple))
+        counts = torch.cat([x[self.width:] for x, _ in (self._data(d, stretch) for d in parts) if x.shape[0] > self.width])
+        return bits_per_spike(counts, rates.clamp_min(1e-12))
