@@ -173,3 +173,22 @@ def test_least_squares_refinement_refuses_what_it_cannot_solve():
     x[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         refine_least_squares(AssemblyGNN(N), x, x)
+
+
+def test_pairwise_path_keeps_memory_per_chunk_and_the_same_gradients():
+    n, b, chunk = 40, 3, 4
+    x = 3 * torch.randn(b, n, generator=torch.Generator().manual_seed(0))
+    grads, largest = {}, {}
+    for path in ("pairwise", "edges"):
+        model = AssemblyGNN(n, psi_input="pair", chunk_size=chunk, weight_init_std=0.1, message_path=path, seed=0)
+        sizes = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: sizes.append(t.numel()) or t, lambda t: t):
+            loss = model(x).pow(2).sum()
+        loss.backward()
+        grads[path] = (model.weight.grad.clone(), model.psi[0].weight.grad.clone())
+        largest[path] = max(sizes)
+    assert torch.allclose(grads["pairwise"][0], grads["edges"][0], atol=1e-4)
+    assert torch.allclose(grads["pairwise"][1], grads["edges"][1], rtol=1e-3, atol=1e-4)
+    hidden = 64
+    assert largest["pairwise"] <= b * chunk * n * hidden        # nothing of size B N^2 hidden is kept
+    assert largest["edges"] >= b * n * (n - 1) * hidden          # the per-edge path keeps all of it

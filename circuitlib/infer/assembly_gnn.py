@@ -14,7 +14,9 @@ neuron's position p_i and time (only when positions are given). psi* sees ``psi_
 The message sum has three interchangeable paths (``message_path``):
 
     "dense"     W @ psi*(.)              one matrix product; only when psi* ignores the receiver
-    "pairwise"  psi* on every (i, j)     receivers in chunks of ``chunk_size``: memory ~ B·chunk·N
+    "pairwise"  psi* on every (i, j)     receivers in chunks of ``chunk_size``: memory ~ B·chunk·N,
+                                         in training too (each chunk's activations are recomputed
+                                         in the backward pass instead of kept)
     "edges"     torch_geometric          MessagePassing over the non-zero entries of the mask
 
 The dense path evaluates psi* N times per frame instead of N^2 times. ``"auto"`` picks dense when
@@ -26,6 +28,7 @@ import math
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn import MessagePassing
 
 from ._mlp import mlp
@@ -193,10 +196,13 @@ class AssemblyGNN(nn.Module):
         if self.message_path == "dense":
             return self.transfer(x) @ w.T
         if self.message_path == "pairwise":
-            out = []
-            for start in range(0, self.n_neurons, self.chunk_size):
-                rows = slice(start, start + self.chunk_size)
-                out.append((self.pair_transfer(x, rows) * w[rows]).sum(-1))
+            def chunk(x, w_rows, start):
+                return (self.pair_transfer(x, slice(start, start + self.chunk_size)) * w_rows).sum(-1)
+
+            keep = torch.is_grad_enabled()
+            out = [checkpoint(chunk, x, w[start:start + self.chunk_size], start, use_reentrant=False) if keep
+                   else chunk(x, w[start:start + self.chunk_size], start)
+                   for start in range(0, self.n_neurons, self.chunk_size)]
             return torch.cat(out, dim=1)
         src, dst = self.edge_index
         msg = self._edges(x.T, self.latents, self.edge_index, self.weight[dst, src], self.psi, self.psi_input)

@@ -16,7 +16,7 @@ per-neuron gain and leak on phi*, so :func:`refine_least_squares` solves for tho
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -89,18 +89,22 @@ def _check_frames(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, min_f
 def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_steps: int,
                      batch_size: int = 8, reg: Regularisation = Regularisation(),
                      lr_weights: float = 1e-3, lr_latents: float = 7.5e-4, lr_functions: float = 5e-4,
-                     lr_field: float = 1e-5, times: torch.Tensor | None = None, seed: int = 0,
-                     progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
+                     lr_field: float = 1e-5, times: torch.Tensor | None = None, l1_warmup: int = 0,
+                     seed: int = 0, progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
     """Adam on random batches of frames: W, latents, the MLPs (and the field) each at their own rate.
 
     ``x``, ``dxdt`` [T, N] (float, on the model's device); ``times`` [T] scaled frame times for a
-    field model. Returns the logged history of :func:`circuitlib.train.run_steps`.
+    field model; ``l1_warmup`` steps over which the L1 coefficient rises linearly from 0 to
+    ``reg.zeta`` (W first fits the data, then is pruned). Returns the logged history of
+    :func:`circuitlib.train.run_steps`.
     """
     _check_frames(model, x, dxdt)
     if model.field is not None and (times is None or times.shape != (x.shape[0],)):
         raise ValueError("a model with a field needs times [T], the frame times scaled to [-1, 1].")
     if batch_size < 1 or batch_size > x.shape[0]:
         raise ValueError(f"batch_size must lie in 1..T = {x.shape[0]}, got {batch_size}.")
+    if l1_warmup < 0:
+        raise ValueError(f"l1_warmup is a number of steps >= 0, got {l1_warmup}.")
     gen = seed_everything(seed)
     groups = [{"params": [model.weight], "lr": lr_weights},
               {"params": list(model.phi.parameters()) + list(model.psi.parameters()), "lr": lr_functions}]
@@ -110,9 +114,10 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
         groups.append({"params": list(model.field.parameters()), "lr": lr_field})
     optimizer = torch.optim.Adam(groups)
 
-    def step_loss(_step):
+    def step_loss(step):
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(x.device)
-        return assembly_loss(model, x[idx], dxdt[idx], reg, None if times is None else times[idx], gen)
+        now = reg if step >= l1_warmup else replace(reg, zeta=reg.zeta * step / l1_warmup)
+        return assembly_loss(model, x[idx], dxdt[idx], now, None if times is None else times[idx], gen)
 
     return run_steps(step_loss, optimizer, n_steps, progress=progress, desc="assembly GNN",
                      log_every=log_every, callback=callback)
