@@ -192,3 +192,20 @@ def test_pairwise_path_keeps_memory_per_chunk_and_the_same_gradients():
     hidden = 64
     assert largest["pairwise"] <= b * chunk * n * hidden        # nothing of size B N^2 hidden is kept
     assert largest["edges"] >= b * n * (n - 1) * hidden          # the per-edge path keeps all of it
+
+
+@pytest.mark.parametrize("psi_input, gamma_of", [("x", "sender"), ("sender", "sender"), ("pair", "receiver")])
+def test_simulator_weights_do_not_depend_on_how_w_and_psi_share_a_scale(psi_input, gamma_of):
+    from circuitlib.infer.assembly_training import simulator_weights
+    from circuitlib.sim import assembly_experiments as ex
+    sim = ex.RECEPTORS.scaled(n_neurons=12, n_frames=5, gamma_of=gamma_of).simulate(burn_in=2, device="cpu")
+    model = AssemblyGNN(12, psi_input=psi_input, weight_init_std=0.1, seed=0)
+    with torch.no_grad():
+        model.latents.normal_()
+    before = simulator_weights(model, sim, chunk_size=5)
+    with torch.no_grad():                      # psi* -> 3 psi*, W -> W / 3: the same model
+        model.psi[-1].weight.mul_(3.0)
+        model.psi[-1].bias.mul_(3.0)
+        model.weight.div_(3.0)
+    assert before.shape == (12, 12)
+    assert torch.allclose(simulator_weights(model, sim, chunk_size=5), before, rtol=1e-4, atol=1e-8)

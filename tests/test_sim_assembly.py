@@ -45,6 +45,16 @@ def test_derivative_target_is_the_step_taken_even_with_noise():
     assert not torch.allclose(sim.x, clean.x)
 
 
+def test_state_noise_leaves_a_clean_target():
+    sim = A.simulate(50, 100, noise_std=2.0, noise_on="state", burn_in=10, seed=1, device="cpu", dtype=torch.float64)
+    dyn = A.AssemblyDynamics(sim.weights, sim.types, sim.params)
+    assert torch.allclose(sim.dxdt, dyn(sim.x), atol=1e-9)                 # the noise-free drift
+    kicks = sim.x[1:] - sim.x[:-1] - sim.dt * sim.dxdt[:-1]                 # what the noise added
+    assert kicks.std().item() == pytest.approx(2.0, rel=0.05)
+    with pytest.raises(ValueError, match="noise_on"):
+        A.simulate(10, 5, noise_std=1.0, noise_on="output", device="cpu")
+
+
 def test_same_seed_same_activity_and_field_gates_messages():
     a = A.simulate(40, 50, burn_in=5, seed=7, device="cpu")
     b = A.simulate(40, 50, burn_in=5, seed=7, device="cpu")

@@ -9,9 +9,14 @@ linear leak theta. With gain g and an optional multiplicative field Omega_i(t), 
 
 where gamma is the sender's (``gamma_of="sender"``, the "transmitters" model) or the receiver's
 (``gamma_of="receiver"``). The baseline has gamma = 1 and theta = 0, so psi = tanh. Euler steps of
-``dt``; eta has standard deviation ``noise_std`` per unit time-derivative, so each step adds
-``dt * noise_std * N(0, 1)`` to x. The returned ``dxdt[t] = (x[t+1] - x[t]) / dt`` is the exact
-derivative the step used (drift plus the noise drawn for that step): the regression target.
+``dt``. Two noise models (``noise_on``):
+
+* ``"derivative"``: eta has standard deviation ``noise_std`` per unit time-derivative, so each step
+  adds ``dt * noise_std * N(0, 1)`` to x; the returned ``dxdt[t] = (x[t+1] - x[t]) / dt`` is the
+  exact derivative the step used (drift plus the noise drawn for that step);
+* ``"state"`` (what the reference code of Allier et al. does): each step adds
+  ``noise_std * N(0, 1)`` to x after the Euler step, and ``dxdt[t]`` is the noise-free drift at
+  ``x[t]``, so the regression target is clean while the states carry the noise.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import torch
 from .._device import resolve_device
 
 GAMMA_OWNERS = ("sender", "receiver")
+NOISE_MODELS = ("derivative", "state")
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,9 +193,13 @@ class AssemblyDynamics:
 
 
 def integrate(dynamics: AssemblyDynamics, x0: torch.Tensor, n_steps: int, dt: float = 0.01,
-              noise_std: float = 0.0, field: torch.Tensor | None = None, generator=None):
+              noise_std: float = 0.0, field: torch.Tensor | None = None, generator=None,
+              noise_on: str = "derivative"):
     """Euler-integrate ``n_steps`` from ``x0`` [B, N]; return states ``[n_steps, B, N]`` and the
-    derivatives used at each step ``[n_steps, B, N]``. ``field`` is ``[n_steps, N]`` or None."""
+    derivatives ``[n_steps, B, N]`` (see the module docstring for ``noise_on``). ``field`` is
+    ``[n_steps, N]`` or None."""
+    if noise_on not in NOISE_MODELS:
+        raise ValueError(f"noise_on must be one of {NOISE_MODELS}, got {noise_on!r}.")
     if field is not None and field.shape[0] < n_steps:
         raise ValueError(f"field covers {field.shape[0]} frames but {n_steps} steps were asked for.")
     xs = torch.empty((n_steps,) + tuple(x0.shape), dtype=x0.dtype, device=x0.device)
@@ -197,9 +207,14 @@ def integrate(dynamics: AssemblyDynamics, x0: torch.Tensor, n_steps: int, dt: fl
     x = x0
     for t in range(n_steps):
         d = dynamics(x, None if field is None else field[t])
+        xs[t] = x
         if noise_std > 0:
-            d = d + noise_std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        xs[t], ds[t] = x, d
+            eta = noise_std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            if noise_on == "derivative":
+                d = d + eta
+            else:
+                x = x + eta
+        ds[t] = d
         x = x + dt * d
     return xs, ds
 
@@ -207,6 +222,7 @@ def integrate(dynamics: AssemblyDynamics, x0: torch.Tensor, n_steps: int, dt: fl
 def simulate(n_neurons: int = 1000, n_frames: int = 100_000, params: NeuronTypes | None = None,
              fractions=None, weights: torch.Tensor | None = None, density: float = 1.0,
              gain: float = 10.0, gamma_of: str = "sender", dt: float = 0.01, noise_std: float = 0.0,
+             noise_on: str = "derivative",
              field: torch.Tensor | None = None, positions: torch.Tensor | None = None,
              burn_in: int = 1000, init_std: float = 5.0, seed: int = 0, device="auto",
              dtype=torch.float32) -> AssemblyActivity:
@@ -244,8 +260,8 @@ def simulate(n_neurons: int = 1000, n_frames: int = 100_000, params: NeuronTypes
     gen = torch.Generator(device=dev).manual_seed(seed)
     x0 = init_std * torch.randn(1, n_neurons, generator=gen, device=dev, dtype=dtype)
     if burn_in:
-        xb, db = integrate(dyn, x0, burn_in, dt, noise_std, generator=gen)
+        xb, db = integrate(dyn, x0, burn_in, dt, noise_std, generator=gen, noise_on=noise_on)
         x0 = xb[-1] + dt * db[-1]
-    x, d = integrate(dyn, x0, n_frames, dt, noise_std, field=field, generator=gen)
+    x, d = integrate(dyn, x0, n_frames, dt, noise_std, field=field, generator=gen, noise_on=noise_on)
     return AssemblyActivity(x=x[:, 0], dxdt=d[:, 0], weights=weights, types=types.to(dev), params=params,
                             gain=gain, dt=dt, gamma_of=gamma_of, field=field, positions=positions)

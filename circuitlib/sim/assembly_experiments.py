@@ -6,8 +6,9 @@
     sim = exp.simulate(seed=0)                             # AssemblyActivity
     reg = exp.regularisation                               # coefficients of Supp. Eq. 3
 
-Noise: the table's sigma^2 (7.2 for "High noise", 1 for "Large scale" and "External inputs") is
-used as the standard deviation of eta, as in the reference code. "Transmitters": tanh(x_j /
+Noise: as in the reference code, the table's sigma^2 (7.2 for "High noise", 1 for "Large scale" and
+"External inputs") is used as the standard deviation of a noise added to every neuron's state after
+each Euler step, and the regression target is the noise-free derivative (``noise_on="state"``). "Transmitters": tanh(x_j /
 gamma_j) with the sender's width; "Transmitters & receptors": tanh(x_j / gamma_i) - theta_j x_j,
 the receiver's width and the sender's leak, so psi depends on both neurons.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ..infer.assembly_training import Regularisation
-from .assembly import GAMMA_OWNERS, AssemblyActivity, NeuronTypes, simulate
+from .assembly import GAMMA_OWNERS, NOISE_MODELS, AssemblyActivity, NeuronTypes, simulate
 
 PSI_INPUTS = ("x", "sender", "pair")
 
@@ -44,7 +45,8 @@ def many_types(n_s: int = 8, n_tau: int = 4) -> NeuronTypes:
 class AssemblyExperiment:
     """One row of Supp. Tables 1-2: what to simulate and how to regularise the fit.
 
-    ``density`` is the fraction of non-zero W_ij; ``noise_std`` the standard deviation of eta;
+    ``density`` is the fraction of non-zero W_ij; ``noise_std`` the standard deviation of the noise,
+    added to the state or to the derivative (``noise_on``, see :mod:`circuitlib.sim.assembly`);
     ``gamma_of`` whose width enters psi; ``psi_input`` what psi* reads ("x", "sender": a_j and
     x_j, "pair": a_i, a_j and x_j); ``modulated`` whether half the neurons are modulated by Omega_i(t);
     ``l1_warmup`` the fraction of training steps over which the L1 weight rises from 0 to zeta.
@@ -58,6 +60,7 @@ class AssemblyExperiment:
     params: NeuronTypes = field(default_factory=four_types)
     density: float = 1.0
     noise_std: float = 0.0
+    noise_on: str = "state"
     gamma_of: str = "sender"
     modulated: bool = False
     psi_input: str = "x"
@@ -75,8 +78,9 @@ class AssemblyExperiment:
             raise ValueError(f"{self.name}: density is the fraction of non-zero weights, in (0, 1]; got {self.density}.")
         if self.noise_std < 0 or not 0 <= self.l1_warmup <= 1:
             raise ValueError(f"{self.name}: need noise_std >= 0 and l1_warmup in [0, 1].")
-        if self.gamma_of not in GAMMA_OWNERS or self.psi_input not in PSI_INPUTS:
-            raise ValueError(f"{self.name}: gamma_of must be one of {GAMMA_OWNERS} and psi_input one of {PSI_INPUTS}.")
+        if self.gamma_of not in GAMMA_OWNERS or self.psi_input not in PSI_INPUTS or self.noise_on not in NOISE_MODELS:
+            raise ValueError(f"{self.name}: gamma_of must be one of {GAMMA_OWNERS}, psi_input one of {PSI_INPUTS} "
+                             f"and noise_on one of {NOISE_MODELS}.")
         if self.modulated and self.n_neurons % 2:
             raise ValueError(f"{self.name}: a field experiment modulates half the neurons; use an even n_neurons.")
         Regularisation(self.alpha, self.beta, self.gamma, self.zeta)          # validates the coefficients
@@ -97,7 +101,7 @@ class AssemblyExperiment:
         if self.modulated and field_values is None:
             raise ValueError(f"{self.name} modulates neurons by a field: pass field_values [n_frames, N] and positions.")
         return simulate(self.n_neurons, self.n_frames, params=self.params, density=self.density,
-                        gamma_of=self.gamma_of, noise_std=self.noise_std, field=field_values, positions=positions,
+                        gamma_of=self.gamma_of, noise_std=self.noise_std, noise_on=self.noise_on, field=field_values, positions=positions,
                         seed=seed, device=device, **kwargs)
 
 
