@@ -189,14 +189,27 @@ class RingGNN:
     def predict(self, data) -> torch.Tensor:
         """Expected counts [T - l, N_obs] for bins l.. of ``data`` (the first l bins are history).
         For a list of stretches: each run separately (stretches of <= l bins give nothing), joined."""
+        return self._run(data)[1]
+
+    def score(self, data) -> BitsPerSpike:
+        """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data`` (or a list of stretches, pooled),
+        from bin l of each on."""
+        counts, rates = self._run(data)
+        return bits_per_spike(counts, rates.clamp_min(1e-12))
+
+    def _run(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """Counts and expected counts [T - l, N_obs] from bin l on (stretches: each, joined)."""
         if not hasattr(self, "net"):
             raise ValueError("fit the model before predicting.")
-        if isinstance(data, (list, tuple)):
-            return torch.cat([self._predict(d, True) for d in data if self._data(d, True)[0].shape[0] > self.width])
-        return self._predict(data)
+        if not isinstance(data, (list, tuple)):
+            return self._run_one(*self._data(data))
+        parts = [self._run_one(x, theta) for x, theta in (self._data(d, stretch=True) for d in data)
+                 if x.shape[0] > self.width]
+        if not parts:
+            raise ValueError(f"every stretch has at most {self.width} bins (the encoder width): nothing to predict.")
+        return torch.cat([c for c, _ in parts]), torch.cat([r for _, r in parts])
 
-    def _predict(self, data, stretch: bool = False) -> torch.Tensor:
-        x, theta = self._data(data, stretch)
+    def _run_one(self, x: torch.Tensor, theta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if x.shape[1] != len(self.net.observed):
             raise ValueError(f"the model was fitted to {len(self.net.observed)} neurons, these data have {x.shape[1]}.")
         if x.shape[0] <= self.width:
@@ -212,13 +225,4 @@ class RingGNN:
                                            None if theta is None else theta[None, a - 1:b - 1], state)
                 out.append(log_rate[0][:, self.net.observed].exp())
         self.net.train(was_training)
-        return torch.cat(out)
-
-    def score(self, data) -> BitsPerSpike:
-        """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data`` (or a list of stretches, pooled),
-        from bin l of each on."""
-        rates = self.predict(data)
-        parts = data if isinstance(data, (list, tuple)) else [data]
-        stretch = isinstance(data, (list, tuple))
-        counts = torch.cat([x[self.width:] for x, _ in (self._data(d, stretch) for d in parts) if x.shape[0] > self.width])
-        return bits_per_spike(counts, rates.clamp_min(1e-12))
+        return x[self.width:], torch.cat(out)
