@@ -31,3 +31,12 @@ def binned_counts(data, bin_width: float | None, device: torch.device, dtype: to
     if not stretch and not x.any():
         raise ValueError("no neuron spiked in these data; there is nothing to infer connectivity from.")
     return x
+
+
+def binned_angles(data, bin_width: float | None, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The external angle ``[T]`` (rad) per bin of ``bin_width`` seconds of a :class:`SpikeTrain`
+    (``None`` keeps its own dt); raises if the train carries no angle."""
+    binned = data if bin_width is None or abs(data.dt - bin_width) < 1e-12 else data.bin(bin_width)
+    if getattr(binned, "theta", None) is None:
+        raise ValueError("this model reads the external angle: pass SpikeTrains that carry theta.")
+    return binned.theta.to(device, dtype)

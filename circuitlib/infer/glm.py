@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from .._device import resolve_device
 from ..metrics import BitsPerSpike, bits_per_spike
-from ._input import binned_counts
+from ._input import binned_angles, binned_counts
 
 COUPLINGS = ("shared", "free")
 LINKS = ("exp", "softplus")
@@ -130,10 +130,7 @@ class CouplingGLM:
             return xt, (y, None)
         angles = []
         for d in parts:
-            binned = d if self.bin_width is None or abs(d.dt - self.bin_width) < 1e-12 else d.bin(self.bin_width)
-            if getattr(binned, "theta", None) is None:
-                raise ValueError("theta_harmonics > 0 needs the external angle: pass SpikeTrains that carry theta.")
-            theta = binned.theta.to(self.device, self.dtype)
+            theta = binned_angles(d, self.bin_width, self.device, self.dtype)
             angles.append(torch.cat([theta[:1], theta[:-1]]))            # theta(t - 1); theta(0) at the start
         k = torch.arange(1, self.theta_harmonics + 1, device=self.device, dtype=self.dtype)
         phase = k[:, None] * torch.cat(angles)[None]

@@ -33,7 +33,7 @@ import torch
 from .._device import resolve_device
 from ..metrics import BitsPerSpike, bits_per_spike
 from ..train import EarlyStopping, run_steps, seed_everything
-from ._input import binned_counts
+from ._input import binned_angles, binned_counts
 from .ring_gnn import RingGNNNet
 
 
@@ -73,13 +73,7 @@ class RingGNN:
     def _data(self, data, stretch: bool = False):
         """Counts [T, N_obs] and angles [T] (or None) on the device (``stretch``: one of a list)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float32, stretch)
-        theta = None
-        if self.use_theta:
-            binned = data if self.bin_width is None or abs(data.dt - self.bin_width) < 1e-12 else data.bin(self.bin_width)
-            if getattr(binned, "theta", None) is None:
-                raise ValueError("use_theta=True needs the external angle: pass a SpikeTrain that carries theta.")
-            theta = binned.theta.to(self.device, torch.float32)
-        return x, theta
+        return x, binned_angles(data, self.bin_width, self.device, torch.float32) if self.use_theta else None
 
     def _bins(self, data) -> tuple[int, int]:
         dt = self.bin_width if self.bin_width is not None else getattr(data, "dt", None)
@@ -201,28 +195,27 @@ class RingGNN:
         """Counts and expected counts [T - l, N_obs] from bin l on (stretches: each, joined)."""
         if not hasattr(self, "net"):
             raise ValueError("fit the model before predicting.")
-        if not isinstance(data, (list, tuple)):
-            return self._run_one(*self._data(data))
-        parts = [self._run_one(x, theta) for x, theta in (self._data(d, stretch=True) for d in data)
-                 if x.shape[0] > self.width]
-        if not parts:
+        runs = [self._data(data)] if not isinstance(data, (list, tuple)) else [
+            (x, theta) for x, theta in (self._data(d, stretch=True) for d in data) if x.shape[0] > self.width]
+        if not runs:
             raise ValueError(f"every stretch has at most {self.width} bins (the encoder width): nothing to predict.")
+        was_training = self.net.training
+        self.net.eval()
+        with torch.no_grad():
+            w = self.net.connectivity(self._x_struct)                 # once for every stretch
+            parts = [self._run_one(x, theta, w) for x, theta in runs]
+        self.net.train(was_training)
         return torch.cat([c for c, _ in parts]), torch.cat([r for _, r in parts])
 
-    def _run_one(self, x: torch.Tensor, theta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run_one(self, x: torch.Tensor, theta: torch.Tensor | None, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if x.shape[1] != len(self.net.observed):
             raise ValueError(f"the model was fitted to {len(self.net.observed)} neurons, these data have {x.shape[1]}.")
         if x.shape[0] <= self.width:
             raise ValueError(f"need more than {self.width} bins (the encoder width) to predict anything.")
-        was_training = self.net.training
-        self.net.eval()
         out, state = [], None
-        with torch.no_grad():
-            w = self.net.connectivity(self._x_struct)
-            for a in range(self.width, x.shape[0], self.window):
-                b = min(a + self.window, x.shape[0])
-                log_rate, state = self.net(x[a - self.width:b - 1].T[None], w,
-                                           None if theta is None else theta[None, a - 1:b - 1], state)
-                out.append(log_rate[0][:, self.net.observed].exp())
-        self.net.train(was_training)
+        for a in range(self.width, x.shape[0], self.window):
+            b = min(a + self.window, x.shape[0])
+            log_rate, state = self.net(x[a - self.width:b - 1].T[None], w,
+                                       None if theta is None else theta[None, a - 1:b - 1], state)
+            out.append(log_rate[0][:, self.net.observed].exp())
         return x[self.width:], torch.cat(out)
