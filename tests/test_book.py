@@ -1,5 +1,6 @@
 """Every chapter runs headless through papermill at SCALE=ci, with the conventions of DESIGN.md §3."""
 import json
+import re
 
 import pytest
 
@@ -21,3 +22,16 @@ def test_chapter_is_committed_without_outputs_and_has_parameters(name):
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_runs_at_ci_scale(name):
     assert run_chapter(name), f"{name} glued no numbers"
+
+
+GLUE_REF = re.compile(r"\{glue(?::\w+)?\}`([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_glue_reference_is_glued_at_ci_scale(name):
+    """The book build fails on a {glue:text} key that the executed chapter did not glue."""
+    nb = json.loads((BOOK / f"{name}.ipynb").read_text())
+    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    missing = sorted(set(GLUE_REF.findall(text)) - set(run_chapter(name)))
+    assert not missing, f"{name} refers to glue keys it does not glue at SCALE=ci: {missing}"

@@ -19,7 +19,7 @@ def test_all_19_cells_meet_the_hd_criterion(glued):
 
 def test_models_beat_the_mean_rate_and_are_scored_on_held_out_stretches(glued):
     assert glued["bps_glm_hd"] > 0.5                 # tuning + coupling GLM; measured 0.96 at ci
-    for n_hidden in (0, 5):
+    for n_hidden in (0, 20):
         assert math.isfinite(glued[f"bps_gnn_hd_{n_hidden}"])
 
 
