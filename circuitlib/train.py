@@ -1,6 +1,7 @@
 """The one training loop: seeded, with a progress bar and a loss history."""
 from __future__ import annotations
 
+import math
 import random
 from typing import Callable
 
@@ -15,6 +16,16 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, n_steps: int, final: float):
+    """Scale every learning rate from 1 (first step) to ``final`` (step ``n_steps`` - 1) along
+    half a cosine; call ``.step()`` after each optimiser step."""
+    if n_steps < 1 or not 0 < final <= 1:
+        raise ValueError(f"need n_steps >= 1 and final in (0, 1], got {n_steps}, {final}.")
+    span = max(n_steps - 1, 1)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(step, span) / span)))
 
 
 def run_steps(step_loss: Callable[[int], tuple[torch.Tensor, dict]], optimizer: torch.optim.Optimizer,

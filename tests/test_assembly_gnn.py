@@ -98,6 +98,15 @@ def test_field_scales_only_modulated_neurons():
     assert not torch.allclose(out[:, :N // 2], plain[:, :N // 2])
     with pytest.raises(ValueError, match="times"):
         model(x)
+    # the SIREN runs on modulated neurons only; their Omega* is the network at (p_i, t)
+    t = torch.tensor([-0.5, 0.25])
+    omega = model.field_at(t)
+    z = torch.cat([pos[:N // 2].expand(2, -1, -1), t[:, None, None].expand(-1, N // 2, 1)], -1)
+    assert torch.allclose(omega[:, :N // 2], model.field(z))
+    assert torch.equal(omega[:, N // 2:], torch.ones(2, N - N // 2))
+    assert torch.allclose(model(x, t), model.update(x) + omega * model.messages(x))
+    with pytest.raises(ValueError, match="no field"):
+        AssemblyGNN(N).field_at(t)
 
 
 def test_training_lowers_the_loss_and_fixed_latents_stay_fixed():
@@ -141,6 +150,8 @@ def test_bad_data_is_refused():
         fit_assembly_gnn(model, x, torch.zeros(10, N), 1, progress=False)
     with pytest.raises(ValueError, match="both be"):
         fit_assembly_gnn(model, torch.zeros(10, N), torch.zeros(9, N), 1, progress=False)
+    with pytest.raises(ValueError, match="lr_final"):
+        fit_assembly_gnn(model, torch.zeros(10, N), torch.zeros(10, N), 1, lr_final=0.0, progress=False)
 
 
 def test_least_squares_refinement_recovers_weights_gain_and_leak_exactly():

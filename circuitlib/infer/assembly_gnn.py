@@ -158,6 +158,7 @@ class AssemblyGNN(nn.Module):
                 raise ValueError(f"positions must be [N, 2] = [{n_neurons}, 2], got {tuple(positions.shape)}.")
             self.register_buffer("positions", torch.nan_to_num(positions.float()))
             self.register_buffer("modulated", torch.isfinite(positions).all(1))
+            self.register_buffer("modulated_index", self.modulated.nonzero().flatten())
         self._edges = _EdgeMessages()
 
     # -- pieces of Eq. 3 ---------------------------------------------------------------------------
@@ -214,12 +215,21 @@ class AssemblyGNN(nn.Module):
             raise ValueError(f"x must be [B, N] with N = {self.n_neurons}, got shape {tuple(x.shape)}.")
         msg = self.messages(x)
         if self.field is not None:
-            if t is None:
+            if t is None or t.shape != (x.shape[0],):
                 raise ValueError("this model has a field Omega*(p, t): pass the frame times t [B].")
-            p = self.positions.expand(x.shape[0], -1, -1)
-            z = torch.cat([p, t[:, None, None].expand(-1, self.n_neurons, 1).to(p)], dim=-1)
-            msg = torch.where(self.modulated, self.field(z), 1.0) * msg
+            msg = self.field_at(t) * msg
         return self.update(x) + msg
+
+    def field_at(self, t: torch.Tensor) -> torch.Tensor:
+        """Omega*(p_i, t) at scaled times ``t`` [B] -> [B, N]; 1 for neurons without a position.
+        The SIREN runs on the modulated neurons only."""
+        if self.field is None:
+            raise ValueError("this model has no field Omega*; create it with positions [N, 2] to learn one.")
+        idx = self.modulated_index
+        p = self.positions[idx].expand(t.shape[0], -1, -1)
+        z = torch.cat([p, t[:, None, None].expand(-1, idx.numel(), 1).to(p)], dim=-1)
+        ones = torch.ones(t.shape[0], self.n_neurons, dtype=p.dtype, device=p.device)
+        return ones.index_copy(1, idx, self.field(z))
 
 
 def rollout(model: AssemblyGNN, x0: torch.Tensor, n_steps: int, dt: float = 0.01,

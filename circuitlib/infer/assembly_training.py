@@ -16,12 +16,13 @@ per-neuron gain and leak on phi*, so :func:`refine_least_squares` solves for tho
 """
 from __future__ import annotations
 
+
 from dataclasses import dataclass, replace
 
 import torch
 
 from .. import metrics
-from ..train import run_steps, seed_everything
+from ..train import cosine_schedule, run_steps, seed_everything
 from .assembly_gnn import AssemblyGNN
 
 
@@ -91,12 +92,13 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
                      batch_size: int = 8, reg: Regularisation = Regularisation(),
                      lr_weights: float = 1e-3, lr_latents: float = 7.5e-4, lr_functions: float = 5e-4,
                      lr_field: float = 1e-5, times: torch.Tensor | None = None, l1_warmup: int = 0,
-                     seed: int = 0, progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
+                     lr_final: float = 1.0, seed: int = 0, progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
     """Adam on random batches of frames: W, latents, the MLPs (and the field) each at their own rate.
 
     ``x``, ``dxdt`` [T, N] (float, on the model's device); ``times`` [T] scaled frame times for a
     field model; ``l1_warmup`` steps over which the L1 coefficient rises linearly from 0 to
-    ``reg.zeta`` (W first fits the data, then is pruned). Returns the logged history of
+    ``reg.zeta`` (W first fits the data, then is pruned); ``lr_final`` the fraction of every
+    learning rate left at the last step, reached by cosine annealing (1: constant rates). Returns the logged history of
     :func:`circuitlib.train.run_steps`.
     """
     _check_frames(model, x, dxdt)
@@ -106,6 +108,8 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
         raise ValueError(f"batch_size must lie in 1..T = {x.shape[0]}, got {batch_size}.")
     if l1_warmup < 0:
         raise ValueError(f"l1_warmup is a number of steps >= 0, got {l1_warmup}.")
+    if not 0 < lr_final <= 1:
+        raise ValueError(f"lr_final is the fraction of each learning rate kept at the end, in (0, 1]; got {lr_final}.")
     gen = seed_everything(seed)
     groups = [{"params": [model.weight], "lr": lr_weights},
               {"params": list(model.phi.parameters()) + list(model.psi.parameters()), "lr": lr_functions}]
@@ -114,13 +118,14 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
     if model.field is not None:
         groups.append({"params": list(model.field.parameters()), "lr": lr_field})
     optimizer = torch.optim.Adam(groups)
+    scheduler = None if lr_final == 1 or n_steps == 0 else cosine_schedule(optimizer, n_steps, lr_final)
 
     def step_loss(step):
         idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(x.device)
         now = reg if step >= l1_warmup else replace(reg, zeta=reg.zeta * step / l1_warmup)
         return assembly_loss(model, x[idx], dxdt[idx], now, None if times is None else times[idx], gen)
 
-    return run_steps(step_loss, optimizer, n_steps, progress=progress, desc="assembly GNN",
+    return run_steps(step_loss, optimizer, n_steps, scheduler=scheduler, progress=progress, desc="assembly GNN",
                      log_every=log_every, callback=callback)
 
 
