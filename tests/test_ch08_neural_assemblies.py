@@ -37,3 +37,4 @@ def test_types_are_scored(glued):
     assert 0.25 <= glued["type_accuracy"] <= 1.0
     assert 0.25 <= glued["type_accuracy_hierarchical"] <= 1.0
     assert 2 <= glued["type_k"] <= 10
+    assert 0.25 <= glued["type_accuracy_k4"] <= 1.0

@@ -47,20 +47,28 @@ def _derivative(fn, x: torch.Tensor) -> torch.Tensor:
     return torch.autograd.grad(fn(x).sum(), x, create_graph=True)[0]
 
 
-def regularisers(model: AssemblyGNN, x: torch.Tensor, generator: torch.Generator | None = None) -> dict:
-    """The four penalty terms (unweighted) for a batch of states ``x`` [B, N]."""
+REGULARISERS = ("zero_state", "decay", "monotone", "l1")
+
+
+def regularisers(model: AssemblyGNN, x: torch.Tensor, generator: torch.Generator | None = None,
+                 terms=REGULARISERS) -> dict:
+    """The penalty terms named in ``terms`` (default: all four, unweighted) for states ``x`` [B, N]."""
     n = model.n_neurons
-    parts = {"zero_state": (model.update(x.new_zeros(1, n)) ** 2).sum(),
-             "decay": (torch.relu(_derivative(model.update, x)) ** 2).sum(1).mean(),
-             "l1": model.effective_weights().abs().sum()}
-    if model.psi_input == "pair":
+    parts = {}
+    if "zero_state" in terms:
+        parts["zero_state"] = (model.update(x.new_zeros(1, n)) ** 2).sum()
+    if "decay" in terms:
+        parts["decay"] = (torch.relu(_derivative(model.update, x)) ** 2).sum(1).mean()
+    if "l1" in terms:
+        parts["l1"] = model.effective_weights().abs().sum()
+    if "monotone" in terms and model.psi_input == "pair":
         start = int(torch.randint(0, max(n - model.chunk_size, 0) + 1, (1,), generator=generator))
         rows = slice(start, start + model.chunk_size)
         r = len(range(n)[rows])
         xe = x[:, None, :].expand(-1, r, -1)
         slope = _derivative(lambda z: model.pair_transfer(z, rows), xe)
         parts["monotone"] = (torch.relu(-slope) ** 2).sum((1, 2)).mean() * (n / r)
-    else:
+    elif "monotone" in terms:
         slope = _derivative(model.transfer, x)
         parts["monotone"] = (torch.relu(-slope) ** 2).sum(1).mean() * n
     return parts
@@ -68,15 +76,16 @@ def regularisers(model: AssemblyGNN, x: torch.Tensor, generator: torch.Generator
 
 def assembly_loss(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, reg: Regularisation,
                   t: torch.Tensor | None = None, generator: torch.Generator | None = None):
-    """Total loss and its named parts for a batch ``x``, ``dxdt`` [B, N] (``t`` [B] with a field)."""
+    """Total loss and its named parts for a batch ``x``, ``dxdt`` [B, N] (``t`` [B] with a field).
+    Only the penalties with a positive coefficient are computed (and logged)."""
     pred = model(x, t)
     parts = {"prediction": ((pred - dxdt) ** 2).sum(1).mean()}
-    terms = regularisers(model, x, generator)
     weights = {"zero_state": reg.alpha, "decay": reg.beta, "monotone": reg.gamma, "l1": reg.zeta}
+    active = tuple(name for name, coef in weights.items() if coef > 0)
+    terms = regularisers(model, x, generator, active)
     total = parts["prediction"]
-    for name, coef in weights.items():
-        if coef > 0:
-            total = total + coef * terms[name]
+    for name in active:
+        total = total + weights[name] * terms[name]
     return total, {k: v.detach() for k, v in {**parts, **terms}.items()}
 
 
