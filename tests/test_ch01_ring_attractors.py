@@ -1,14 +1,7 @@
 """Chapter 1 at SCALE=ci: the numbers it glues are the ring's reference facts."""
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("01_ring_attractors")
 
 
 def test_weight_facts(glued):

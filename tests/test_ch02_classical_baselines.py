@@ -3,16 +3,9 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
 
 METHODS = ["glm", "glm_free", "seqnmf", "tca", "corr", "partial_corr"]
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("02_classical_baselines")
 
 
 def test_every_baseline_has_a_delta_for_both_spike_models(glued):

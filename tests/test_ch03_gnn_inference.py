@@ -3,14 +3,7 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("03_gnn_inference")
 
 
 def test_gnn_and_glms_are_scored_on_both_spike_models(glued):

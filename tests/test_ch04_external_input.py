@@ -3,13 +3,10 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
 
 
-def test_every_method_is_scored_on_both_driven_spike_models():
-    glued = run_chapter("04_external_input")
+def test_every_method_is_scored_on_both_driven_spike_models(glued):
     for key in ("gnn", "glm", "glm_free"):
         for model in ("threshold", "lnp"):
             assert 0.0 <= glued[f"delta_{key}_input_{model}"] <= 1.5, (key, model)

@@ -3,13 +3,10 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
 
 
-def test_every_method_is_scored_on_both_spike_models_of_profile_two():
-    glued = run_chapter("05_single_bump")
+def test_every_method_is_scored_on_both_spike_models_of_profile_two(glued):
     for key in ("gnn", "glm", "glm_free"):
         for model in ("threshold", "lnp"):
             assert 0.0 <= glued[f"delta_{key}_profile2_{model}"] <= 1.5, (key, model)

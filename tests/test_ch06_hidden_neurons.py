@@ -3,14 +3,7 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("06_hidden_neurons")
 
 
 def test_the_grid_of_observed_and_hidden_neurons_is_fitted_and_scored(glued):

@@ -3,14 +3,7 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("07_head_direction_cells")
 
 
 def test_all_19_cells_meet_the_hd_criterion(glued):

@@ -2,14 +2,7 @@
 its numbers are sane. The quick-scale targets (W R^2 >= 0.9 ...) are checked by the book build."""
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("08_neural_assemblies")
 
 
 def test_connectivity_is_recovered(glued):

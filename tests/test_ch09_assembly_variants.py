@@ -3,14 +3,7 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("09_assembly_variants")
 
 
 def test_every_experiment_reports_its_number(glued):

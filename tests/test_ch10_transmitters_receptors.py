@@ -3,14 +3,7 @@ import math
 
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("10_transmitters_receptors")
 
 
 def test_both_models_report_w_recovery(glued):

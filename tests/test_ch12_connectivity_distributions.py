@@ -1,15 +1,8 @@
 """Chapter 12 at SCALE=ci (a 1,000-neuron ring, small flows): the numbers it glues are sane."""
 import pytest
 
-from chapters import run_chapter
-
 pytestmark = pytest.mark.chapter
 RADIUS = 0.948  # mean-field ring radius for cov(n, m) = 1.6 I
-
-
-@pytest.fixture(scope="module")
-def glued():
-    return run_chapter("12_connectivity_distributions")
 
 
 def test_simulated_ring_matches_mean_field(glued):
