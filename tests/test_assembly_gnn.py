@@ -81,6 +81,8 @@ def test_loss_weights_the_terms_by_their_coefficients():
     base, parts = assembly_loss(model, x, y, Regularisation(alpha=0, gamma=0))
     assert base.item() == pytest.approx(parts["prediction"].item(), rel=1e-6)
     assert set(parts) == {"prediction"}          # penalties with coefficient 0 are not computed
+    with pytest.raises(ValueError, match="unknown penalty"):
+        regularisers(model, x, terms=("l2",))
     total, parts = assembly_loss(model, x, y, Regularisation(alpha=2, beta=3, gamma=4, zeta=5))
     expect = parts["prediction"] + 2 * parts["zero_state"] + 3 * parts["decay"] + 4 * parts["monotone"] + 5 * parts["l1"]
     assert total.item() == pytest.approx(expect.item(), rel=1e-5)

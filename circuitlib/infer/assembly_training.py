@@ -16,7 +16,6 @@ per-neuron gain and leak on phi*, so :func:`refine_least_squares` solves for tho
 """
 from __future__ import annotations
 
-
 from dataclasses import dataclass, replace
 
 import torch
@@ -53,6 +52,9 @@ REGULARISERS = ("zero_state", "decay", "monotone", "l1")
 def regularisers(model: AssemblyGNN, x: torch.Tensor, generator: torch.Generator | None = None,
                  terms=REGULARISERS) -> dict:
     """The penalty terms named in ``terms`` (default: all four, unweighted) for states ``x`` [B, N]."""
+    unknown = set(terms) - set(REGULARISERS)
+    if unknown:
+        raise ValueError(f"unknown penalty terms {sorted(unknown)}; choose from {REGULARISERS}.")
     n = model.n_neurons
     parts = {}
     if "zero_state" in terms:
@@ -101,14 +103,15 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
                      batch_size: int = 8, reg: Regularisation = Regularisation(),
                      lr_weights: float = 1e-3, lr_latents: float = 7.5e-4, lr_functions: float = 5e-4,
                      lr_field: float = 1e-5, times: torch.Tensor | None = None, l1_warmup: int = 0,
-                     lr_final: float = 1.0, seed: int = 0, progress: bool = True, log_every: int = 100, callback=None) -> list[dict]:
+                     lr_final: float = 1.0, seed: int = 0, progress: bool = True, log_every: int = 100,
+                     callback=None) -> list[dict]:
     """Adam on random batches of frames: W, latents, the MLPs (and the field) each at their own rate.
 
     ``x``, ``dxdt`` [T, N] (float, on the model's device); ``times`` [T] scaled frame times for a
     field model; ``l1_warmup`` steps over which the L1 coefficient rises linearly from 0 to
     ``reg.zeta`` (W first fits the data, then is pruned); ``lr_final`` the fraction of every
-    learning rate left at the last step, reached by cosine annealing (1: constant rates). Returns the logged history of
-    :func:`circuitlib.train.run_steps`.
+    learning rate left at the last step, reached by cosine annealing (1: constant rates).
+    Returns the logged history of :func:`circuitlib.train.run_steps`.
     """
     _check_frames(model, x, dxdt)
     if model.field is not None and (times is None or times.shape != (x.shape[0],)):
