@@ -6,6 +6,11 @@ import torch
 from ..data.spikes import SpikeTrain
 
 
+def _at_bin_width(train: SpikeTrain, bin_width: float | None) -> SpikeTrain:
+    """``train`` re-binned to ``bin_width`` seconds (``None`` or its own ``dt``: unchanged)."""
+    return train if bin_width is None or abs(bin_width - train.dt) < 1e-12 else train.bin(bin_width)
+
+
 def binned_counts(data, bin_width: float | None, device: torch.device, dtype: torch.dtype,
                   stretch: bool = False) -> torch.Tensor:
     """Spike counts ``[T, N]`` per bin of ``bin_width`` seconds, on ``device`` as ``dtype``.
@@ -16,8 +21,7 @@ def binned_counts(data, bin_width: float | None, device: torch.device, dtype: to
     stretch of a recording with gaps, which may be short and silent (only its neurons are checked).
     """
     if isinstance(data, SpikeTrain):
-        train = data if bin_width is None or abs(bin_width - data.dt) < 1e-12 else data.bin(bin_width)
-        x = train.to_dense(dtype=dtype, device=device)
+        x = _at_bin_width(data, bin_width).to_dense(dtype=dtype, device=device)
     else:
         x = torch.as_tensor(data).to(device=device, dtype=dtype)
         if x.dim() != 2:
@@ -36,7 +40,7 @@ def binned_counts(data, bin_width: float | None, device: torch.device, dtype: to
 def binned_angles(data, bin_width: float | None, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """The external angle ``[T]`` (rad) per bin of ``bin_width`` seconds of a :class:`SpikeTrain`
     (``None`` keeps its own dt); raises if the train carries no angle."""
-    binned = data if bin_width is None or abs(data.dt - bin_width) < 1e-12 else data.bin(bin_width)
+    binned = _at_bin_width(data, bin_width)
     if getattr(binned, "theta", None) is None:
         raise ValueError("this model reads the external angle: pass SpikeTrains that carry theta.")
     return binned.theta.to(device, dtype)
