@@ -1,54 +1,103 @@
-"""Training throughput of the ring GNN: time bins per second of one Adam step, dense against the
-torch_geometric MessagePassing path, on the same machine in the same run (the ratio is the result).
+"""Training speed of the ring GNN against a pinned reference commit, in one run (the ratio is the result).
 
-One epoch of ``RingGNN.fit`` over a recording of 100 neurons at 1 ms bins: every Adam step reads
-``streams`` x ``window`` bins (and the structure module's pass over the whole recording), with the
-paper's pairwise messages phi([h_i, h_j]).
-Runs on CUDA when present, else the CPU. The last line printed is one JSON object.
+One epoch of ``RingGNN.fit`` on a threshold-model recording of 100 neurons at 1 ms bins, with the
+flattened structure readout over ``--structure-bins`` bins, for the message form the chapters use
+(``positive`` messages, ``additive`` update) and the paper's pairwise form (``pair``, ``carried``).
+Each (code, form) runs in its own process: the reference is the package as it was at
+``--reference`` (exported with ``git archive``), the current one is this checkout. Both fit the
+same data with the same model and the same schedule (``--streams`` x ``--window`` bins per Adam
+step); the current code is also timed at its own default schedule (``RingGNN``'s defaults).
+Reported: time bins per second of the epoch (warm-up fit first) and current / reference.
+``--profile`` adds each run's five most expensive operators (torch.profiler, self CPU time).
+The last line printed is one JSON object.
 
-    python benchmarks/ring_gnn.py [--seconds 4] [--streams 4] [--window 50]
+    python benchmarks/ring_gnn.py [--seconds 8] [--structure-bins 8000] [--reference 7ea5d9a] [--profile]
 """
 import argparse
+import inspect
 import json
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-import torch
-
-from circuitlib.infer.ring_gnn_training import RingGNN
-from circuitlib.sim import ring
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+ROOT = Path(__file__).resolve().parents[1]
+FORMS = {"positive": dict(message="positive", update="additive"), "pair": dict(message="pair", update="carried")}
 
 
-def bins_per_second(path: str, data, args, device) -> float:
-    """Bins of the recording per second of a one-epoch fit (warm-up fit on a short piece first)."""
-    kw = dict(path=path, epochs=1, streams=args.streams, window=args.window, progress=False, device=device)
-    RingGNN(**kw).fit(data.slice(0, data.n_steps // 8))                     # warm-up
-    sync(device)
+def worker(args):
+    """Time one epoch with the package found at ``args.code``; print one JSON line."""
+    sys.path.insert(0, args.code)
+    import torch
+
+    from circuitlib.infer.ring_gnn_training import RingGNN
+    from circuitlib.sim import ring
+
+    assert Path(sys.modules["circuitlib"].__file__).is_relative_to(args.code)
+    data = ring.simulate("threshold", duration=args.seconds, seed=0)
+    kw = dict(FORMS[args.form], epochs=1, structure_bins=args.structure_bins, lr=3e-3, progress=False,
+              device="cpu")
+    if args.schedule == "same":
+        kw.update(streams=args.streams, window=args.window)
+    RingGNN(**kw).fit(data.slice(0, data.n_steps // 4))                       # warm-up
     start = time.perf_counter()
-    RingGNN(**kw).fit(data)
-    sync(device)
-    return data.n_steps * data.dt / 1e-3 / (time.perf_counter() - start)
+    if args.profile:
+        with torch.profiler.profile() as prof:
+            RingGNN(**kw).fit(data)
+    else:
+        RingGNN(**kw).fit(data)
+    seconds = time.perf_counter() - start
+    out = {"bins_per_s": round(data.n_steps * data.dt / 1e-3 / seconds, 1), "epoch_s": round(seconds, 2)}
+    if args.profile:
+        ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:5]
+        out["top_ops_ms"] = {e.key: round(e.self_cpu_time_total / 1e3) for e in ops}
+    signature = inspect.signature(RingGNN)
+    out["streams"] = kw.get("streams", signature.parameters["streams"].default)
+    out["window"] = kw.get("window", signature.parameters["window"].default)
+    print(json.dumps(out))
+
+
+def run(code: str, form: str, schedule: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--code", code, "--form", form, "--schedule", schedule,
+           "--seconds", str(args.seconds), "--structure-bins", str(args.structure_bins),
+           "--streams", str(args.streams), "--window", str(args.window)] + (["--profile"] if args.profile else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if done.returncode != 0:
+        raise RuntimeError(f"{code} ({form}, {schedule}) failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=4.0, help="training recording (s), one epoch")
-    ap.add_argument("--streams", type=int, default=4)
-    ap.add_argument("--window", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=8.0, help="training recording (s), one epoch")
+    ap.add_argument("--structure-bins", type=int, default=8000, help="bins the structure module reads")
+    ap.add_argument("--streams", type=int, default=4, help="streams of the shared schedule (the old default)")
+    ap.add_argument("--window", type=int, default=50, help="window of the shared schedule (the old default)")
+    ap.add_argument("--reference", default="7ea5d9a", help="commit whose circuitlib is the reference")
+    ap.add_argument("--forms", default="positive,pair")
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--code", help=argparse.SUPPRESS)
+    ap.add_argument("--form", help=argparse.SUPPRESS)
+    ap.add_argument("--schedule", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    data = ring.simulate("threshold", duration=args.seconds, seed=0)
-    result = {"device": str(device), "threads": torch.get_num_threads(), "streams": args.streams,
-              "window": args.window}
-    for path in ("dense", "edges"):
-        rate = bins_per_second(path, data, args, device)
-        result[f"{path}_bins_per_s"] = round(rate, 1)
-        print(f"{path}: {rate:.1f} time bins per second", flush=True)
-    result["dense_over_edges"] = round(result["dense_bins_per_s"] / result["edges_bins_per_s"], 2)
+    if args.worker:
+        return worker(args)
+    result = {"reference": args.reference, "seconds": args.seconds, "structure_bins": args.structure_bins}
+    with tempfile.TemporaryDirectory() as ref:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.reference, "circuitlib"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", ref], input=archive, check=True)
+        for form in args.forms.split(","):
+            old = run(ref, form, "same", args)
+            new = run(str(ROOT), form, "same", args)
+            own = run(str(ROOT), form, "default", args)
+            result[form] = {"reference": old, "current_same_schedule": new, "current_default_schedule": own,
+                            "speedup_same_schedule": round(new["bins_per_s"] / old["bins_per_s"], 2),
+                            "speedup_default_schedule": round(own["bins_per_s"] / old["bins_per_s"], 2)}
+            print(f"{form}: reference {old['bins_per_s']} bins/s; current {new['bins_per_s']} (same schedule), "
+                  f"{own['bins_per_s']} (its defaults)", flush=True)
     print(json.dumps(result))
 
 

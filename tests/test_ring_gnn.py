@@ -89,10 +89,10 @@ def test_connectivity_is_symmetric_without_self_coupling():
 
 def test_windowed_prediction_carries_the_state_exactly():
     train = ring.simulate("lnp", duration=0.4, seed=0)
-    short = RingGNN(epochs=1, window=7, streams=1, progress=False).fit(train)
-    rates_short = short.predict(train)
-    short.window = 1000
-    assert torch.allclose(short.predict(train), rates_short, atol=1e-5)
+    model = RingGNN(epochs=1, window=7, streams=1, predict_window=7, progress=False).fit(train)
+    rates_short = model.predict(train)
+    model.predict_window = 1000
+    assert torch.allclose(model.predict(train), rates_short, atol=1e-5)
 
 
 def spikes(duration=6.0, seed=0, model="threshold"):
@@ -186,3 +186,39 @@ def test_stretches_are_predicted_without_history_across_gaps():
         float(metrics.bits_per_spike(torch.cat([p.to_dense()[20:] for p in parts]), joined).mean), abs=1e-6)
     with pytest.raises(ValueError, match="piece"):
         RingGNN(epochs=1, piece_bins=5000, progress=False).fit(parts)
+
+
+def test_residual_starts_at_zero_and_adds_its_symmetric_off_diagonal_part():
+    x = torch.poisson(torch.full((6, 20), 1.0))
+    torch.manual_seed(0)
+    plain = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20)
+    torch.manual_seed(0)
+    net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, w_residual=True)
+    assert torch.equal(net.connectivity(x), plain.connectivity(x))        # R = 0 at the start
+    planted = torch.randn(6, 6)
+    with torch.no_grad():
+        net.residual.copy_(planted)
+    added = net.connectivity(x) - plain.connectivity(x)
+    assert torch.allclose(added, 0.5 * (planted + planted.T) * (1 - torch.eye(6)), atol=1e-6)
+    net.connectivity(x).pow(2).sum().backward()
+    assert net.residual.grad.abs().sum() > 0
+
+
+def test_identical_spike_trains_collapse_w_unless_the_ring_prior_tells_positions_apart():
+    x = torch.poisson(torch.full((1, 40), 1.0)).expand(12, -1)           # every neuron fires the same train
+    def w(**kw):
+        torch.manual_seed(0)
+        return RingGNNNet(12, torch.arange(12), width=4, stride=2, structure_length=40, **kw).connectivity(x).detach()
+    off = ~torch.eye(12, dtype=torch.bool)
+    assert w()[off].std() < 1e-6                                           # one value for every pair: the collapse
+    assert w(ring_prior=2)[off].std() > 1e-3                               # positions tell the copies apart
+    by_distance = w(ring_distance=True)                                    # a function of ring distance only
+    assert by_distance[off].std() > 1e-4
+    assert torch.allclose(by_distance, torch.roll(by_distance, (3, 3), (0, 1)), atol=1e-6)
+    with pytest.raises(ValueError, match="harmonics"):
+        RingGNNNet(12, torch.arange(12), width=4, stride=2, structure_length=40, ring_prior=-1)
+
+
+def test_residual_penalty_needs_the_residual():
+    with pytest.raises(ValueError, match="w_residual"):
+        RingGNN(residual_l2=1e-3)

@@ -104,6 +104,41 @@ def interpolate_ring_matrix(w_observed: torch.Tensor, observed: torch.Tensor, n:
     return p @ w_observed @ p.T
 
 
+def pair_relu_sum(recv: torch.Tensor, send: torch.Tensor, w: torch.Tensor, chunk: int = 16) -> torch.Tensor:
+    """sum_j w_ij ReLU(recv_i + send_j): ``recv``, ``send`` [..., n, H], ``w`` [n, n] -> [..., n, H].
+
+    The [..., n, n, H] pair tensor is formed ``chunk`` leading entries (bins) at a time, in the
+    backward pass too (recomputed there, not stored), so memory stays O(chunk n^2 H)."""
+    lead = recv.shape[:-2]
+    out = _PairReluSum.apply(recv.reshape(-1, *recv.shape[-2:]), send.reshape(-1, *send.shape[-2:]), w, chunk)
+    return out.view(*lead, *out.shape[-2:])
+
+
+class _PairReluSum(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, recv, send, w, chunk):
+        ctx.save_for_backward(recv, send, w)
+        ctx.chunk = chunk
+        out = torch.empty_like(recv)
+        for a in range(0, recv.shape[0], chunk):
+            pre = recv[a:a + chunk, :, None, :] + send[a:a + chunk, None, :, :]           # [c, n, n, H]
+            out[a:a + chunk] = torch.einsum("ij,bijh->bih", w, pre.clamp_min_(0))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        recv, send, w = ctx.saved_tensors
+        g_recv, g_send, g_w = torch.empty_like(recv), torch.empty_like(send), torch.zeros_like(w)
+        for a in range(0, recv.shape[0], ctx.chunk):
+            pre = recv[a:a + ctx.chunk, :, None, :] + send[a:a + ctx.chunk, None, :, :]
+            g = grad[a:a + ctx.chunk]                                                    # [c, n, H]
+            g_w += torch.einsum("bih,bijh->ij", g, pre.clamp_min(0))
+            gate = (pre > 0) * (w[..., None] * g[:, :, None, :])                        # d out_i / d pre_ij
+            g_recv[a:a + ctx.chunk] = gate.sum(2)
+            g_send[a:a + ctx.chunk] = gate.sum(1)
+        return g_recv, g_send, g_w, None
+
+
 class SpikeEncoder(nn.Module):
     """f_Conv1D of Eqs. 1 and 4: ``x`` [B, L] counts -> [B, channels, L'] after ReLU and BatchNorm.
 
@@ -127,7 +162,8 @@ class SpikeEncoder(nn.Module):
             track = self.training
             return F.batch_norm(y, n.running_mean if track else None, n.running_var if track else None,
                                 n.weight, n.bias, True, n.momentum, n.eps)
-        return F.batch_norm(y, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
+        scale = n.weight * torch.rsqrt(n.running_var + n.eps)                   # BN with running statistics
+        return torch.addcmul((n.bias - n.running_mean * scale)[:, None], y, scale[:, None])
 
 
 class _EdgeMessages(MessagePassing):
@@ -157,12 +193,15 @@ class RingGNNNet(nn.Module):
                  channels: int = 32, embed_dim: int = 16, hidden: int = 32, input_dim: int = 0,
                  message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, identity_dim: int = 0,
-                 positions: torch.Tensor | None = None, ring_size: int | None = None):
+                 positions: torch.Tensor | None = None, ring_size: int | None = None,
+                 w_residual: bool = False, ring_prior: int = 0, ring_distance: bool = False):
         super().__init__()
         for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
                                      ("readout", readout, READOUTS), ("path", path, PATHS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
+        if ring_prior < 0:
+            raise ValueError(f"ring_prior is a number of harmonics >= 0, got {ring_prior}.")
         if width < 1 or stride < 1 or structure_length < width:
             raise ValueError(f"need width >= 1, stride >= 1 and structure_length >= width bins; got "
                              f"{width}, {stride}, {structure_length}.")
@@ -171,14 +210,23 @@ class RingGNNNet(nn.Module):
         self.own_history = own_history
         self.register_buffer("interp", ring_interpolation(n, observed, positions, ring_size))
         self.register_buffer("observed", torch.as_tensor(observed).long())
+        self.all_observed = bool(torch.equal(self.observed, torch.arange(n)))     # interp is the identity
         at = torch.arange(n) if positions is None else torch.as_tensor(positions)
         self.register_buffer("preferred", 2 * math.pi * at.long() / (ring_size or n))     # theta~_i
+        k = torch.arange(1, ring_prior + 1)
+        angles = self.preferred[:, None] * k                                        # [n, K]
+        self.register_buffer("ring_features", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)
+        diff = self.preferred[:, None] - self.preferred[None, :]
+        self.register_buffer("ring_gap", torch.atan2(diff.sin(), diff.cos()).abs()[..., None] / math.pi
+                             if ring_distance else torch.zeros(n, n, 0), persistent=False)  # [n, n, 1] in [0, 1]
         self.register_buffer("edge_index", (~torch.eye(n, dtype=torch.bool)).nonzero().T.flip(0).contiguous())
         self.encoder = SpikeEncoder(width, channels)
         n_positions = (structure_length - width) // stride + 1
         self.f_out = nn.Linear(channels * (n_positions if readout == "flatten" else 1), embed_dim)
         self.identity = nn.Parameter(0.1 * torch.randn(n, identity_dim)) if identity_dim > 0 else None
-        self.pair_mlp = mlp([2 * (embed_dim + identity_dim), 32, 32, 1])
+        z_dim = embed_dim + identity_dim + 2 * ring_prior
+        self.pair_mlp = mlp([2 * z_dim + (1 if ring_distance else 0), 32, 32, 1])
+        self.residual = nn.Parameter(torch.zeros(n, n)) if w_residual else None      # R, before symmetrising
         self.input_encoder = mlp([2, hidden, input_dim]) if input_dim > 0 else None
         self.rotation = nn.Parameter(torch.zeros(())) if input_dim > 0 else None       # b of Eq. 17
         self.kappa = nn.Parameter(torch.randn(hidden, 1, width) - 2.0) if message == "positive" else None
@@ -198,17 +246,22 @@ class RingGNNNet(nn.Module):
 
     # -- structure learning ------------------------------------------------------------------
     def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
-        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L] -> [n, embed (+ identity)]."""
+        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L]
+        -> [n, embed (+ identity) (+ 2 ring_prior)]."""
         feats = self.encoder(x_struct, stride=self.stride)                       # [N_obs, C, L']
-        feats = feats.flatten(1) if self.readout == "flatten" else feats.mean(-1)
-        z = self.interp @ self.f_out(feats)
-        return z if self.identity is None else torch.cat([z, self.identity], -1)
+        z = self.f_out(feats.flatten(1) if self.readout == "flatten" else feats.mean(-1))
+        z = z if self.all_observed else self.interp @ z
+        extra = [t for t in (self.identity, self.ring_features) if t is not None and t.shape[-1]]
+        return torch.cat([z, *extra], -1) if extra else z
 
     def connectivity(self, x_struct: torch.Tensor) -> torch.Tensor:
-        """w [n, n]: MLP([z_i, z_j]), symmetrised, zero diagonal (Eq. 2)."""
+        """w [n, n]: MLP([z_i, z_j] (, ring distance)) (+ R with ``w_residual``), symmetrised, zero
+        diagonal (Eq. 2)."""
         z = self.embeddings(x_struct)
-        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1)], -1)
+        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1), self.ring_gap], -1)
         raw = self.pair_mlp(pairs)[..., 0]
+        if self.residual is not None:
+            raw = raw + self.residual
         return 0.5 * (raw + raw.T) * (1 - torch.eye(self.n, device=raw.device))
 
     # -- spike prediction --------------------------------------------------------------------
@@ -226,7 +279,8 @@ class RingGNNNet(nn.Module):
         if self.kappa is not None:                                               # monotone sender filters
             h = torch.cat([h, F.conv1d(flat[:, None], F.softplus(self.kappa))], 1)
         h = h.view(b, n_obs, h.shape[1], -1).permute(0, 3, 1, 2)                 # [B, T, N_obs, C (+ hidden)]
-        h = torch.einsum("pk,btkc->btpc", self.interp, h)
+        if not self.all_observed:
+            h = torch.einsum("pk,btkc->btpc", self.interp, h)
         if self.input_encoder is not None:
             if theta is None:
                 raise ValueError("this model encodes an external angle: pass theta for every bin.")
@@ -250,12 +304,14 @@ class RingGNNNet(nn.Module):
             return self._edges(hn, self.edge_index, w[dst, src], self._message_fn).movedim(0, -2)
         if self.message != "pair":
             return torch.einsum("ij,...jh->...ih", w, self._message_fn(None, h))
-        first, rest = self.phi[0], self.phi[1:]
+        # phi = L2(ReLU(L1([h_i, h_j]))): split L1 into receiver and sender halves, and sum over
+        # senders before the linear L2, so that only the ReLU runs on every pair.
+        first, last = self.phi[0], self.phi[2]
         d = h.shape[-1]
         recv = h @ first.weight[:, :d].T + first.bias                            # [..., n, hidden]
         send = h @ first.weight[:, d:].T
-        m = rest(recv[..., :, None, :] + send[..., None, :, :])                  # [..., n, n, hidden]
-        return torch.einsum("ij,...ijh->...ih", w, m)
+        summed = pair_relu_sum(recv, send, w)                                    # [..., n, hidden]
+        return F.linear(summed, last.weight) + w.sum(1)[:, None] * last.bias
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, theta: torch.Tensor | None = None,
                 state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -266,14 +322,19 @@ class RingGNNNet(nn.Module):
         window. Returns log rates [B, T, n] and the new state (None for ``update="step"``).
         """
         h = self.node_states(x, theta)                                           # [B, T, n, H]
-        agg = self.aggregate(h, w)
         b, t, n, _ = h.shape
+        if self.update == "additive" and self.path == "dense" and self.message != "pair":
+            # mean_k (sum_j w_ij m_jk) = sum_j w_ij mean_k m_jk: one [n, n] matmul, not one per channel
+            agg = None
+            coupling = self._message_fn(None, h).mean(-1) @ w.T / n                   # [B, T, n]
+        else:
+            agg = self.aggregate(h, w)
+            coupling = agg.mean(-1) / n if self.update == "additive" else None
         if self.update == "step":
             state0 = h if self.own_history else torch.zeros_like(h)
             s = self.gru(agg.reshape(-1, agg.shape[-1]), state0.reshape(-1, h.shape[-1])).view(b, t, n, -1)
             return self.decoder(s)[..., 0], None
         if self.update == "additive":
-            coupling = agg.mean(-1) / n                                          # [B, T, n]
             if self.gru is None:
                 return self.decoder.bias + coupling, None
             out, state = self.gru(h.permute(1, 0, 2, 3).reshape(t, b * n, -1), state)

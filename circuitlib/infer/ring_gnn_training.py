@@ -50,18 +50,23 @@ class RingGNN:
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
                  observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
-                 identity_dim: int = 0, positions=None, ring_size: int | None = None, piece_bins: int | None = None,
+                 identity_dim: int = 0, w_residual: bool = False, residual_l2: float = 0.0, ring_prior: int = 0,
+                 ring_distance: bool = False, positions=None, ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
-                 epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0,
+                 epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
                  structure_bins: int | None = None,
                  patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
                  progress: bool = True):
-        if epochs < 1 or window < 1 or streams < 1 or lr <= 0 or not 0 < decay <= 1 or w_l1 < 0:
-            raise ValueError("need epochs, window, streams >= 1, lr > 0, 0 < decay <= 1 and w_l1 >= 0.")
+        if epochs < 1 or window < 1 or streams < 1 or predict_window < 1 or lr <= 0 or not 0 < decay <= 1:
+            raise ValueError("need epochs, window, streams, predict_window >= 1, lr > 0 and 0 < decay <= 1.")
+        if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
+            raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, so it needs w_residual=True.")
         self.structure_bins = structure_bins
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message, identity_dim=identity_dim,
                        update=update, readout=readout, path=path, own_history=own_history,
-                       input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size)
+                       input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size,
+                       w_residual=w_residual, ring_prior=ring_prior, ring_distance=ring_distance)
+        self.residual_l2, self.predict_window = residual_l2, predict_window
         self.piece_bins = piece_bins
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
         self.use_theta, self.lr, self.decay, self.epochs = use_theta, lr, decay, epochs
@@ -157,6 +162,8 @@ class RingGNN:
             carry["state"] = None if state is None else state.detach()
             nll = self.net.observed_nll(log_rate, xs[rows, :, a:b].transpose(1, 2))     # targets [S, T, N_obs]
             loss = nll + self.w_l1 * w.abs().mean()
+            if self.residual_l2 > 0:
+                loss = loss + self.residual_l2 * self.net.residual.pow(2).mean()
             return loss, {"nll": nll.detach()}
 
         for epoch in range(self.epochs):
@@ -213,8 +220,8 @@ class RingGNN:
         if x.shape[0] <= self.width:
             raise ValueError(f"need more than {self.width} bins (the encoder width) to predict anything.")
         out, state = [], None
-        for a in range(self.width, x.shape[0], self.window):
-            b = min(a + self.window, x.shape[0])
+        for a in range(self.width, x.shape[0], self.predict_window):
+            b = min(a + self.predict_window, x.shape[0])
             log_rate, state = self.net(x[a - self.width:b - 1].T[None], w,
                                        None if theta is None else theta[None, a - 1:b - 1], state)
             out.append(log_rate[0][:, self.net.observed].exp())
