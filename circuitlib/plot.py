@@ -79,3 +79,16 @@ def profile_grid(board, methods, datasets, true_w: torch.Tensor, width: float = 
     fig.supxlabel("ring offset j - i (neurons)")
     fig.tight_layout()
     return fig
+
+
+def against_length(ax: plt.Axes, board, methods, datasets, lengths, key: str = "delta", **style) -> plt.Axes:
+    """Mean +- sd over seeds of one score of each method against training length (s, log axis);
+    ``datasets`` [len(lengths)] names ``board``'s data set of each length; methods not fitted on all
+    of them are skipped."""
+    for method in methods:
+        if not all((method, d) in board.runs for d in datasets):
+            continue
+        mean, sd = board.series(method, datasets, key)
+        ax.errorbar(lengths, mean, yerr=sd, marker="o", capsize=3, label=method, **style)
+    ax.set(xscale="log", xlabel="training data (s)")
+    return ax

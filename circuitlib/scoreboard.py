@@ -14,6 +14,7 @@ import torch
 from . import metrics
 from .infer.glm import CouplingGLM
 from .infer.ring_gnn_training import RingGNN
+from .sim import ring
 
 KEYS = {"delta": ".3f", "delta_lsq": ".3f", "corr": "+.2f", "bps": ".3f"}
 HEADERS = {"delta": "Delta (L1)", "delta_lsq": "Delta (lsq)", "corr": "profile corr.", "bps": "test bits/spike"}
@@ -51,6 +52,11 @@ class Scoreboard:
             raise KeyError(f"no run of {method!r} on {dataset!r}; fitted: {sorted(self.runs)}.")
         v = torch.tensor([r[key] for r in self.runs[method, dataset]], dtype=torch.float64)
         return float(v.mean()), float(v.std()) if len(v) > 1 else 0.0
+
+    def series(self, method: str, datasets, key: str) -> tuple[list[float], list[float]]:
+        """Means and sds of one score over several data sets (e.g. one per training length)."""
+        stats = [self.stat(method, d, key) for d in datasets]
+        return [m for m, _ in stats], [s for _, s in stats]
 
     def markdown(self, methods, datasets, keys=tuple(KEYS)) -> str:
         """A Markdown table, one row per fitted (method, data set): mean ± sd over seeds, total fit time."""
@@ -104,3 +110,26 @@ def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict[str, dict], *
                 fitted[name, dataset] = board.fit(name, dataset, RingGNN(**hp, seed=seed, device=device,
                                                                          progress=progress), **parts)
     return fitted
+
+
+def length_name(model: str, seconds: float) -> str:
+    """Data-set name of ``seconds`` of training data of one spike model, e.g. ``"threshold 16 s"``."""
+    return f"{model} {seconds:g} s"
+
+
+def training_lengths(model: str, lengths, held_out: float, seed: int = 0, device="auto", **simulate) -> dict:
+    """Nested training sets of one recording, scored on the same held-out data.
+
+    Simulates ``max(lengths) + 2 held_out`` seconds of ``ring.simulate(model, ...)``; the training
+    set of length L is its first L seconds, validation and test are the two ``held_out``-second
+    stretches after the longest training set. Returns ``{length_name(model, L): dict(train,
+    validation, test)}`` for ``compare_ring_methods``."""
+    lengths = sorted(lengths)
+    if lengths[0] <= 0 or held_out <= 0:
+        raise ValueError(f"training lengths and held_out must be positive seconds, got {lengths}, {held_out}.")
+    rec = ring.simulate(model, duration=lengths[-1] + 2 * held_out, seed=seed, device=device, **simulate)
+    step = lambda seconds: round(seconds / rec.dt)                       # noqa: E731
+    end = step(lengths[-1])
+    validation, test = rec.slice(end, end + step(held_out)), rec.slice(end + step(held_out), rec.n_steps)
+    return {length_name(model, L): dict(train=rec.slice(0, step(L)), validation=validation, test=test)
+            for L in lengths}

@@ -26,6 +26,11 @@ messages are non-negative (with ``"positive"``, w < 0 can only mean inhibition, 
 ``identity_dim`` > 0 appends a free, learned identity vector to each z_i: neurons whose spike
 trains are alike (with four bumps, neurons a quarter-ring apart) can then still get different
 weights, as in a GLM's free w.
+Two ways out of the structure module's collapse of neurons a quarter-ring apart (off by default):
+``w_residual`` adds a free symmetric matrix R to MLP([z_i, z_j]) before the zero diagonal (prior-free);
+``ring_prior`` K appends fixed ring features cos/sin(2 pi k p_i / N), k = 1..K, to each z_i and
+``ring_distance`` gives the pair MLP the ring distance of i and j in [0, 1] (a labelled ring prior:
+the paper's Discussion names such a geometric feature; compare with the shared-profile GLM).
 ``own_history=False`` hides a neuron's own spike history from its update (the GRU sees only
 a_i^t, from a zero state), so that, as in the paper's GLM, only the coupling can predict a spike.
 

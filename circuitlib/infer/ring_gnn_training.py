@@ -1,7 +1,8 @@
 r"""Fitting the ring GNN to spikes: ``RingGNN(**hp).fit(train, validation)`` -> ``.weights [n, n]``.
 
 Loss: the Poisson negative log-likelihood of the next bin, sum_t (lambda - x log lambda), averaged
-over bins and observed neurons, plus an optional L1 penalty on w. Adam with an exponential decay of
+over bins and observed neurons, plus an optional L1 penalty on w and, with ``w_residual``, an
+optional L2 penalty on its free residual R. Adam with an exponential decay of
 the rate per epoch. Choices the paper leaves open, all keyword arguments:
 
 * the training recording is cut into ``streams`` contiguous pieces that run side by side (a batch),
@@ -45,19 +46,24 @@ class RingGNN:
     own dt); ``tau`` the synaptic time constant that sets the encoder width 2 tau and stride 0.2 tau.
     ``use_theta`` adds the angle encoder (the data must carry theta). ``positions`` [n_positions]
     and ``ring_size`` place the nodes on a larger ring (see :class:`RingGNNNet`; default evenly spaced).
+    ``w_residual`` adds a free symmetric matrix R to w (zero at the start, Adam rate ``residual_lr``
+    since w's entries are O(10), penalty ``residual_l2`` x mean R^2); ``ring_prior`` K and
+    ``ring_distance`` are the labelled ring prior of :class:`RingGNNNet`. ``predict_window``: bins
+    per forward pass when predicting (the GRU state is carried exactly between passes).
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
                  observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
-                 identity_dim: int = 0, w_residual: bool = False, residual_l2: float = 0.0, ring_prior: int = 0,
+                 identity_dim: int = 0, w_residual: bool = False, residual_l2: float = 0.0, residual_lr: float = 0.1,
+                 ring_prior: int = 0,
                  ring_distance: bool = False, positions=None, ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
                  structure_bins: int | None = None,
                  patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
                  progress: bool = True):
-        if epochs < 1 or window < 1 or streams < 1 or predict_window < 1 or lr <= 0 or not 0 < decay <= 1:
+        if min(epochs, window, streams, predict_window) < 1 or lr <= 0 or not 0 < decay <= 1:
             raise ValueError("need epochs, window, streams, predict_window >= 1, lr > 0 and 0 < decay <= 1.")
         if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
             raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, so it needs w_residual=True.")
@@ -66,7 +72,7 @@ class RingGNN:
                        update=update, readout=readout, path=path, own_history=own_history,
                        input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size,
                        w_residual=w_residual, ring_prior=ring_prior, ring_distance=ring_distance)
-        self.residual_l2, self.predict_window = residual_l2, predict_window
+        self.residual_l2, self.residual_lr, self.predict_window = residual_l2, residual_lr, predict_window
         self.piece_bins = piece_bins
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
         self.use_theta, self.lr, self.decay, self.epochs = use_theta, lr, decay, epochs
@@ -143,34 +149,39 @@ class RingGNN:
         starts = list(range(width, xs.shape[-1], self.window))   # first target bin of each window
         n_batches = -(-xs.shape[0] // self.streams)
         order = torch.arange(xs.shape[0])
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
+        residual = [] if self.net.residual is None else [self.net.residual]
+        rest = [p for p in self.net.parameters() if not any(p is r for r in residual)]
+        opt = torch.optim.Adam([{"params": rest}] + ([{"params": residual, "lr": self.residual_lr}] if residual else []),
+                               lr=self.lr)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, self.decay)
         stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
         self.history, carry = [], {}
 
-        def step_loss(k):
-            batch, k = divmod(k, len(starts))
+        def structure():
+            first = int(torch.randint(0, x_struct.shape[1] - excerpt + 1, (1,)))
+            return self.net.connectivity(x_struct[:, first:first + excerpt])
+
+        n_steps = n_batches * len(starts)
+
+        def step_loss(step):
+            batch, k = divmod(step, len(starts))
             a = starts[k]
             b = min(a + self.window, xs.shape[-1])
             if k == 0:
                 carry["state"] = None
             rows = order[batch * self.streams:(batch + 1) * self.streams]
-            first = int(torch.randint(0, x_struct.shape[1] - excerpt + 1, (1,)))
-            w = self.net.connectivity(x_struct[:, first:first + excerpt])
+            w = structure()
             log_rate, state = self.net(xs[rows, :, a - width:b - 1], w,
                                        None if ths is None else ths[rows, a - 1:b - 1], carry["state"])
             carry["state"] = None if state is None else state.detach()
             nll = self.net.observed_nll(log_rate, xs[rows, :, a:b].transpose(1, 2))     # targets [S, T, N_obs]
-            loss = nll + self.w_l1 * w.abs().mean()
-            if self.residual_l2 > 0:
-                loss = loss + self.residual_l2 * self.net.residual.pow(2).mean()
-            return loss, {"nll": nll.detach()}
+            return nll + self._penalty(w), {"nll": nll.detach()}
 
         for epoch in range(self.epochs):
             self.net.train()
             if n_batches > 1:                                    # stretches: a new order of pieces
                 order = torch.randperm(xs.shape[0])
-            hist = run_steps(step_loss, opt, n_batches * len(starts), progress=self.progress,
+            hist = run_steps(step_loss, opt, n_steps, progress=self.progress,
                              desc=f"epoch {epoch + 1}", log_every=len(starts))
             sched.step()
             record = {"epoch": epoch + 1, "train_nll": hist[-1]["nll"]}
@@ -185,6 +196,10 @@ class RingGNN:
         with torch.no_grad():
             self.weights = self.net.connectivity(x_struct).cpu()
         return self
+
+    def _penalty(self, w: torch.Tensor) -> torch.Tensor:
+        out = self.w_l1 * w.abs().mean()
+        return out + self.residual_l2 * self.net.residual.pow(2).mean() if self.residual_l2 > 0 else out
 
     # -- held-out data -------------------------------------------------------------------------
     def predict(self, data) -> torch.Tensor:
