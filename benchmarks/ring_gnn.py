@@ -6,15 +6,13 @@ flattened structure readout over ``--structure-bins`` bins, for the message form
 Each (code, form) runs in its own process: the reference is the package as it was at
 ``--reference`` (exported with ``git archive``), the current one is this checkout. Both fit the
 same data with the same model and the same schedule (``--streams`` x ``--window`` bins per Adam
-step); the current code is also timed at its own default schedule (``RingGNN``'s defaults).
-Reported: time bins per second of the epoch (warm-up fit first) and current / reference.
+step). Reported: time bins per second of the epoch (warm-up fit first) and current / reference.
 ``--profile`` adds each run's five most expensive operators (torch.profiler, self CPU time).
 The last line printed is one JSON object.
 
     python benchmarks/ring_gnn.py [--seconds 8] [--structure-bins 8000] [--reference 7ea5d9a] [--profile]
 """
 import argparse
-import inspect
 import json
 import subprocess
 import sys
@@ -38,8 +36,7 @@ def worker(args):
     data = ring.simulate("threshold", duration=args.seconds, seed=0)
     kw = dict(FORMS[args.form], epochs=1, structure_bins=args.structure_bins, lr=3e-3, progress=False,
               device="cpu")
-    if args.schedule == "same":
-        kw.update(streams=args.streams, window=args.window)
+    kw.update(streams=args.streams, window=args.window)
     RingGNN(**kw).fit(data.slice(0, data.n_steps // 4))                       # warm-up
     start = time.perf_counter()
     if args.profile:
@@ -52,19 +49,16 @@ def worker(args):
     if args.profile:
         ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:5]
         out["top_ops_ms"] = {e.key: round(e.self_cpu_time_total / 1e3) for e in ops}
-    signature = inspect.signature(RingGNN)
-    out["streams"] = kw.get("streams", signature.parameters["streams"].default)
-    out["window"] = kw.get("window", signature.parameters["window"].default)
     print(json.dumps(out))
 
 
-def run(code: str, form: str, schedule: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", "--code", code, "--form", form, "--schedule", schedule,
+def run(code: str, form: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--code", code, "--form", form,
            "--seconds", str(args.seconds), "--structure-bins", str(args.structure_bins),
            "--streams", str(args.streams), "--window", str(args.window)] + (["--profile"] if args.profile else [])
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
-        raise RuntimeError(f"{code} ({form}, {schedule}) failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{code} ({form}) failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -72,15 +66,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8.0, help="training recording (s), one epoch")
     ap.add_argument("--structure-bins", type=int, default=8000, help="bins the structure module reads")
-    ap.add_argument("--streams", type=int, default=4, help="streams of the shared schedule (the old default)")
-    ap.add_argument("--window", type=int, default=50, help="window of the shared schedule (the old default)")
+    ap.add_argument("--streams", type=int, default=4, help="streams per Adam step (RingGNN's default)")
+    ap.add_argument("--window", type=int, default=50, help="bins per window (RingGNN's default)")
     ap.add_argument("--reference", default="7ea5d9a", help="commit whose circuitlib is the reference")
     ap.add_argument("--forms", default="positive,pair")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--code", help=argparse.SUPPRESS)
     ap.add_argument("--form", help=argparse.SUPPRESS)
-    ap.add_argument("--schedule", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker(args)
@@ -90,14 +83,11 @@ def main():
                                  capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", ref], input=archive, check=True)
         for form in args.forms.split(","):
-            old = run(ref, form, "same", args)
-            new = run(str(ROOT), form, "same", args)
-            own = run(str(ROOT), form, "default", args)
-            result[form] = {"reference": old, "current_same_schedule": new, "current_default_schedule": own,
-                            "speedup_same_schedule": round(new["bins_per_s"] / old["bins_per_s"], 2),
-                            "speedup_default_schedule": round(own["bins_per_s"] / old["bins_per_s"], 2)}
-            print(f"{form}: reference {old['bins_per_s']} bins/s; current {new['bins_per_s']} (same schedule), "
-                  f"{own['bins_per_s']} (its defaults)", flush=True)
+            old = run(ref, form, args)
+            new = run(str(ROOT), form, args)
+            result[form] = {"reference": old, "current": new,
+                            "speedup": round(new["bins_per_s"] / old["bins_per_s"], 2)}
+            print(f"{form}: reference {old['bins_per_s']} bins/s; current {new['bins_per_s']}", flush=True)
     print(json.dumps(result))
 
 
