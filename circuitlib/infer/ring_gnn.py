@@ -330,7 +330,6 @@ class RingGNNNet(nn.Module):
         b, t, n, _ = h.shape
         if self.update == "additive" and self.path == "dense" and self.message != "pair":
             # mean_k (sum_j w_ij m_jk) = sum_j w_ij mean_k m_jk: one [n, n] matmul, not one per channel
-            agg = None
             coupling = self._message_fn(None, h).mean(-1) @ w.T / n                   # [B, T, n]
         else:
             agg = self.aggregate(h, w)
