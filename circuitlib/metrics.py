@@ -21,6 +21,7 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import silhouette_score
 
 from ._validate import square_matrix
+from .ring_geometry import check_positions, mean_profile, ring_offsets, wrap_angle
 
 
 @dataclass(frozen=True)
@@ -60,32 +61,23 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     """
     true_w = square_matrix("true_w", true_w)
     est_w = square_matrix("est_w", est_w).to(true_w.device)
-    m, n = true_w.shape[0], est_w.shape[0]
-    if positions is None:
-        if n != m:
-            raise ValueError(f"est_w is {n}x{n} but true_w is {m}x{m}; pass positions (ring index of each "
-                             "inferred neuron) to compare a subset.")
-        positions = torch.arange(m, device=true_w.device)
-    positions = torch.as_tensor(positions, device=true_w.device).long()
-    if positions.shape != (n,):
-        raise ValueError(f"positions must have one entry per inferred neuron ({n}), got shape {tuple(positions.shape)}.")
-    if positions.min() < 0 or positions.max() >= m or positions.unique().numel() != n:
-        raise ValueError(f"positions must be distinct ring indices in [0, {m}).")
     if scale not in ("l1", "lsq"):
         raise ValueError(f"scale must be 'l1' or 'lsq', got {scale!r}.")
-
-    t = true_w[positions][:, positions]
-    offsets = torch.remainder(positions[None, :] - positions[:, None], m)
-    off_diag = ~torch.eye(n, dtype=torch.bool, device=t.device)
-    k, tv, ev = offsets[off_diag], t[off_diag], est_w[off_diag]
+    if positions is None and est_w.shape != true_w.shape:
+        raise ValueError(f"est_w is {tuple(est_w.shape)} but true_w is {tuple(true_w.shape)}; pass positions "
+                         "(ring index of each inferred neuron) to compare a subset.")
+    positions, m = check_positions(positions, est_w.shape[0], true_w.shape[0], true_w.device)
+    t = true_w[positions][:, positions].double()
+    k = ring_offsets(positions, m)
+    off_diag = k != 0
+    tv, ev, k = t[off_diag], est_w.double()[off_diag], k[off_diag]
     norm = tv.norm()
     if norm == 0:
         raise ValueError("true_w is zero on the compared off-diagonal entries; Delta is undefined.")
     # mean aligned profiles over ring offsets [M]; offsets no observed pair spans stay out of the fit
-    counts = torch.bincount(k, minlength=m).to(torch.float64)
+    t_mean, counts = mean_profile(t, positions, m)
+    e_mean, _ = mean_profile(est_w, positions, m)
     seen = counts > 0
-    t_mean = torch.zeros(m, dtype=torch.float64, device=t.device).index_add_(0, k, tv) / counts.clamp_min(1)
-    e_mean = torch.zeros(m, dtype=torch.float64, device=t.device).index_add_(0, k, ev) / counts.clamp_min(1)
     t_prof, e_prof = t_mean[seen], e_mean[seen]
 
     if scale == "lsq":
@@ -103,25 +95,29 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     )
 
 
-def profile_correlation(true_w: torch.Tensor, est_w: torch.Tensor) -> float:
-    """Pearson correlation of the mean ring-aligned profiles of two ``[N, N]`` matrices.
+def profile_correlation(true_w: torch.Tensor, est_w: torch.Tensor, positions=None) -> float:
+    """Pearson correlation of the mean ring-aligned profiles of ``true_w`` ``[M, M]`` and ``est_w``
+    ``[N, N]`` (``positions`` ``[N]``: ring index of each inferred neuron, default the whole ring).
 
-    Each row is aligned by ring offset ``j - i`` and the rows are averaged; offset 0 is left out.
-    Unlike Delta it ignores scale and offset: +1 is the right shape, -1 the mirror image.
+    Only pairs of observed neurons enter, each aligned by its ring offset; offset 0 and offsets no
+    observed pair spans are left out. Unlike Delta it ignores scale and offset: +1 is the right
+    shape, -1 the mirror image.
     """
     true_w, est_w = square_matrix("true_w", true_w), square_matrix("est_w", est_w)
-    if true_w.shape != est_w.shape:
-        raise ValueError(f"true_w {tuple(true_w.shape)} and est_w {tuple(est_w.shape)} must have the same shape.")
-    n = true_w.shape[0]
-    idx = (torch.arange(n)[:, None] + torch.arange(1, n)[None]) % n
-    prof = [torch.gather(w.detach().double().cpu(), 1, idx).mean(0) for w in (true_w, est_w)]
-    return float(torch.corrcoef(torch.stack(prof))[0, 1])
+    if positions is None and true_w.shape != est_w.shape:
+        raise ValueError(f"true_w {tuple(true_w.shape)} and est_w {tuple(est_w.shape)} must have the same shape, "
+                         "or pass positions (ring index of each inferred neuron).")
+    positions, m = check_positions(positions, est_w.shape[0], true_w.shape[0])
+    sub = true_w.detach().double().cpu()[positions][:, positions]
+    (t_prof, counts), (e_prof, _) = (mean_profile(w.detach().cpu(), positions, m) for w in (sub, est_w))
+    seen = counts > 0
+    return float(torch.corrcoef(torch.stack([t_prof[seen], e_prof[seen]]))[0, 1])
 
 
 def angle_differences(angles: torch.Tensor) -> torch.Tensor:
     """|angles_i - angles_j| wrapped to [0, pi]: ``angles`` [N] rad -> [N, N]."""
     angles = torch.as_tensor(angles, dtype=torch.float64)
-    return (torch.remainder(angles[:, None] - angles[None] + math.pi, 2 * math.pi) - math.pi).abs()
+    return wrap_angle(angles[:, None] - angles[None]).abs()
 
 
 def coupling_contrast(w: torch.Tensor, angles: torch.Tensor, near: float = math.radians(30),

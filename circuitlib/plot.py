@@ -6,6 +6,7 @@ import torch
 
 from .data.spikes import SpikeTrain
 from .metrics import inference_error
+from .ring_geometry import aligned_rows, signed_offsets
 
 
 def raster(ax: plt.Axes, train: SpikeTrain, start: float = 0.0, stop: float | None = None,
@@ -31,26 +32,29 @@ def weight_matrix(ax: plt.Axes, w: torch.Tensor, title: str = "", cmap: str = "R
 
 def ring_profile(ax: plt.Axes, w: torch.Tensor, label: str = "", **style) -> plt.Axes:
     """Row 0 of a circulant ``[N, N]`` matrix against signed ring offset ``j - i``."""
-    n = w.shape[0]
-    offsets = torch.arange(-(n // 2), n - n // 2)
-    ax.plot(offsets, w[0].cpu()[offsets % n], label=label, **style)
+    offsets = signed_offsets(w.shape[0])
+    ax.plot(offsets, w[0].cpu()[offsets % w.shape[0]], label=label, **style)
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set(xlabel="ring offset j - i (neurons)", ylabel="weight")
     return ax
 
 
-def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: str = "", **style) -> plt.Axes:
+def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: str = "", positions=None,
+                    ring_size: int | None = None, **style) -> plt.Axes:
     """Mean +- sd over rows of ``scale * w`` ``[N, N]`` aligned by ring offset ``j - i``.
 
-    The diagonal (offset 0) is left out, as in the inference error Delta; the band shows how much the
-    rows of an inferred matrix disagree (Delta's variance part), the line its bias.
+    ``positions`` ``[N]`` / ``ring_size``: ring index of each neuron of an observed subset (default
+    the whole ring). The diagonal (offset 0) and offsets no pair spans are left out, as in the
+    inference error Delta; the band shows how much the rows of an inferred matrix disagree
+    (Delta's variance part), the line its bias.
     """
-    n = w.shape[0]
-    offsets = torch.arange(-(n // 2), n - n // 2)
-    rows = torch.arange(n)[:, None]
-    aligned = (scale * w.detach().double().cpu())[rows, (rows + offsets[None, :]) % n]  # [N, offsets]
-    keep = offsets != 0
-    mean, sd = aligned.mean(0)[keep], aligned.std(0)[keep]
+    aligned = scale * aligned_rows(w, positions, ring_size)                  # [N, M], NaN where unobserved
+    offsets = signed_offsets(aligned.shape[1])
+    aligned = aligned[:, offsets % aligned.shape[1]]
+    n = (~aligned.isnan()).sum(0)
+    keep = n > 0
+    mean = aligned.nansum(0)[keep] / n[keep]
+    sd = ((aligned - aligned.nanmean(0)).pow(2).nansum(0)[keep] / (n[keep] - 1).clamp_min(1)).sqrt()
     line, = ax.plot(offsets[keep], mean, label=label, **style)
     ax.fill_between(offsets[keep], mean - sd, mean + sd, color=line.get_color(), alpha=0.25, lw=0)
     ax.axhline(0, color="0.7", lw=0.5)
@@ -59,7 +63,7 @@ def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: st
 
 
 def profile_grid(board, methods, datasets, true_w: torch.Tensor, width: float = 3.6) -> plt.Figure:
-    """One panel per (data set, method) of a :class:`~circuitlib.scoreboard.Scoreboard`: the true
+    """One panel per (data set, method) of a :class:`~circuitlib.experiments.scoreboard.Scoreboard`: the true
     profile and the first run's inferred rows aligned on the ring, scaled by Delta's alpha."""
     methods, datasets = list(methods), list(datasets)
     fig, axes = plt.subplots(len(datasets), len(methods), figsize=(width * len(methods), 2.9 * len(datasets)),

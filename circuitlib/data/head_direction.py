@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from scipy.io import loadmat
 
+from ..ring_geometry import wrap_angle
 from .spikes import SpikeTrain
 
 FILENAME = "dataHD.mat"
@@ -215,7 +216,7 @@ def ring_positions(preferred: torch.Tensor, n: int = 100) -> torch.Tensor:
     if preferred.numel() > n:
         raise ValueError(f"{preferred.numel()} cells cannot take distinct places on a ring of {n}.")
     grid = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
-    dist = torch.remainder(preferred[:, None] - grid[None] + math.pi, 2 * math.pi) - math.pi
+    dist = wrap_angle(preferred[:, None] - grid[None])
     out = torch.full((preferred.numel(),), -1, dtype=torch.long)
     taken = torch.zeros(n, dtype=torch.bool)
     for cell in torch.argsort(dist.abs().min(1).values):

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..ring_geometry import wrap_angle
 from . import head_direction as hd
 from .head_direction import BIN_WIDTH, HDRecording, check_angles, rayleigh, segments_from_times, tuning_curves
 
@@ -212,7 +213,7 @@ def _angle_at(times: np.ndarray, angle: np.ndarray, centres: np.ndarray, max_ste
     k = np.clip(k, 0, times.size - 2)
     t0, t1, a0, a1 = times[k], times[k + 1], angle[k], angle[k + 1]
     ok &= np.isfinite(a0) & np.isfinite(a1) & (centres - t0 <= max_step) & (t1 - centres <= max_step)
-    step = np.remainder(a1 - a0 + math.pi, 2 * math.pi) - math.pi
+    step = wrap_angle(a1 - a0)
     theta = np.remainder(a0 + (centres - t0) / (t1 - t0) * step, 2 * math.pi)
     theta[~ok | (theta >= 2 * math.pi)] = 0.0  # rounding can give exactly 2 pi
     return theta, ok

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ..sim.ring import ring_distance
+from ..ring_geometry import ring_distance
 
 
 def _check_activity(x: torch.Tensor) -> torch.Tensor:

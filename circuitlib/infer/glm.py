@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from .._device import resolve_device
 from ..metrics import BitsPerSpike, bits_per_spike
+from ..ring_geometry import ring_offsets
 from ._input import binned_angles, binned_counts
 
 COUPLINGS = ("shared", "free")
@@ -173,7 +174,7 @@ class CouplingGLM:
         self._c = torch.zeros(n, self.n_bases, **kw).requires_grad_() if self.self_history else None
         self._a = torch.zeros(n, 2 * self.theta_harmonics, **kw).requires_grad_() if self.theta_harmonics else None
         idx = torch.arange(n, device=self.device)
-        self._offsets = torch.remainder(idx[None, :] - idx[:, None], n)
+        self._offsets = ring_offsets(idx, n)
         self._off_diag = (self._offsets != 0).to(self.dtype)
 
     def _params(self) -> list[torch.Tensor]:

@@ -13,7 +13,7 @@ which for large N approaches E[n | m] (the maximum-entropy answer; Kim et al. 20
 
 Field error: the relative L2 distance between two networks' latent flow fields on a grid of
 kappa, ``||F(kappa) - F_ref(kappa)||_2 / ||F_ref(kappa)||_2`` with
-``F(kappa) = -kappa + (1/N) n^T tanh(m kappa)`` (:func:`circuitlib.sim.lowrank.latent_field`).
+``F(kappa) = -kappa + (1/N) n^T tanh(m kappa)`` (:func:`circuitlib.lowrank_dynamics.latent_field`).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
 
-from ..sim.lowrank import DTYPE, latent, latent_field
+from ..lowrank_dynamics import DTYPE, latent, latent_field
 
 
 def _activity(x: torch.Tensor, rank: int) -> torch.Tensor:

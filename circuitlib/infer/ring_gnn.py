@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
+from ..ring_geometry import wrap_angle
 from ._mlp import mlp
 
 MESSAGES = ("pair", "sender", "positive")
@@ -222,7 +223,7 @@ class RingGNNNet(nn.Module):
         angles = self.preferred[:, None] * k                                        # [n, K]
         self.register_buffer("ring_features", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)
         diff = self.preferred[:, None] - self.preferred[None, :]
-        self.register_buffer("ring_gap", torch.atan2(diff.sin(), diff.cos()).abs()[..., None] / math.pi
+        self.register_buffer("ring_gap", wrap_angle(diff).abs()[..., None] / math.pi
                              if ring_distance else torch.zeros(n, n, 0), persistent=False)  # [n, n, 1] in [0, 1]
         self.register_buffer("edge_index", (~torch.eye(n, dtype=torch.bool)).nonzero().T.flip(0).contiguous())
         self.encoder = SpikeEncoder(width, channels)

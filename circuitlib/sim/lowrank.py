@@ -21,8 +21,7 @@ import torch
 from scipy.optimize import brentq
 
 from .._device import resolve_device
-
-DTYPE = torch.float64
+from ..lowrank_dynamics import DTYPE, check_loadings, latent, latent_field
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,29 +148,6 @@ def sample(dist: Loadings, n_neurons: int, seed: int = 0, exact: bool = True,
     return mn[:, : dist.rank].contiguous(), mn[:, dist.rank:].contiguous()
 
 
-def _check_loadings(m: torch.Tensor, n: torch.Tensor) -> None:
-    if m.dim() != 2 or m.shape != n.shape:
-        raise ValueError(f"m and n must both be [N, R] with the same shape, got {tuple(m.shape)} and {tuple(n.shape)}.")
-    if m.shape[1] >= m.shape[0]:
-        raise ValueError(f"rank R={m.shape[1]} must be smaller than the number of neurons N={m.shape[0]}.")
-
-
-def latent(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """Latent coordinates ``kappa = (m^T m)^{-1} m^T x`` of activity ``x`` [..., N]. [..., R]."""
-    if x.shape[-1] != m.shape[0]:
-        raise ValueError(f"x has {x.shape[-1]} neurons but m has {m.shape[0]} rows.")
-    return torch.linalg.solve(m.T @ m, m.T @ x.reshape(-1, m.shape[0]).T).T.reshape(*x.shape[:-1], m.shape[1])
-
-
-def latent_field(m: torch.Tensor, n: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
-    """The latent flow field ``-kappa + (1/N) n^T tanh(m kappa)`` at points ``kappa`` [..., R]. [..., R].
-
-    With ``(m, n)`` sampled from a distribution with many neurons this is the mean-field field.
-    """
-    _check_loadings(m, n)
-    return -kappa + torch.tanh(kappa @ m.T) @ n / m.shape[0]
-
-
 def latent_grid(extent: float = 2.0, points: int = 21) -> torch.Tensor:
     """A square grid of rank-2 latent points in ``[-extent, extent]^2``, ``[points^2, 2]`` float64."""
     axis = torch.linspace(-extent, extent, points, dtype=DTYPE)
@@ -206,7 +182,7 @@ def simulate(m: torch.Tensor, n: torch.Tensor, x0: torch.Tensor, duration: float
     frame 0 is ``x0``, then every ``record_every``-th step). Deterministic: randomness enters
     through :func:`sample` and the initial state.
     """
-    _check_loadings(m, n)
+    check_loadings(m, n)
     dev = resolve_device(device)
     m, n, x0 = (t.to(dev, DTYPE) for t in (m, n, x0))
     if x0.dim() != 2 or x0.shape[1] != m.shape[0]:

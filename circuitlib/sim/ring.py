@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from .._device import resolve_device
 from .._validate import square_matrix
 from ..data.spikes import SpikeTrain
+from ..ring_geometry import aligned_rows, ring_distance, wrap_angle
 from . import ring_events
 
 MODELS = ("threshold", "lnp")
@@ -38,15 +39,6 @@ SPARSE_NOISE_CUT = 1.5  # reference noise: xi = z1 * [z2 > 1.5]
 # ---------------------------------------------------------------------------------------------
 # connectivity profiles
 # ---------------------------------------------------------------------------------------------
-def ring_distance(n: int) -> torch.Tensor:
-    """Ring distance ``d_ij = min(|i-j|, n-|i-j|)`` as a float64 ``[n, n]`` tensor (neurons)."""
-    if n < 2:
-        raise ValueError(f"a ring needs at least 2 neurons, got n={n}.")
-    idx = torch.arange(n)
-    diff = (idx[:, None] - idx[None, :]).abs()
-    return torch.minimum(diff, n - diff).to(torch.float64)
-
-
 def mexican_hat(n: int = 100, sigma1: float = 6.98, sigma2: float = 7.0, a: float = 1.0005) -> torch.Tensor:
     """Difference of Gaussians ``exp(-d^2/2 sigma1^2) - a exp(-d^2/2 sigma2^2)``, ``[n, n]`` float64.
 
@@ -81,8 +73,7 @@ def is_circulant(w: torch.Tensor) -> bool:
     """True when ``w[i, j]`` depends only on ``(j - i) mod N`` (a rotation-invariant ring), up to
     rounding: 1e-7 of the largest |w|. (Elementwise exp need not round equal inputs equally at every
     position; under some kernels we measured row differences of 2.5e-9 of max |w| in float64.)"""
-    n = w.shape[0]
-    rows = torch.stack([torch.roll(w[i], -i) for i in range(n)])
+    rows = aligned_rows(w, diagonal=True)
     return bool(torch.allclose(rows, rows[:1].expand_as(rows), rtol=0.0, atol=1e-7 * float(w.abs().max())))
 
 
@@ -113,7 +104,7 @@ def random_walk_drive(duration: float, dt: float = 1e-4, sigma: float = 1.0, see
     gen = torch.Generator().manual_seed(seed)
     steps = torch.randn(_n_steps(duration, dt), generator=gen, dtype=torch.float64) * sigma * math.sqrt(dt)
     steps[0] = 0.0
-    return torch.remainder(torch.cumsum(steps, 0) + math.pi, 2 * math.pi) - math.pi
+    return wrap_angle(torch.cumsum(steps, 0))
 
 
 def drive_offset(theta: torch.Tensor, n: int, drive_gain: float) -> torch.Tensor:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from .. import metrics
+from ..infer.assembly_gnn import AssemblyGNN
 from ..infer.assembly_training import Regularisation
-from .assembly import GAMMA_OWNERS, NOISE_MODELS, AssemblyActivity, NeuronTypes, simulate
+from ..sim.assembly import GAMMA_OWNERS, NOISE_MODELS, AssemblyActivity, NeuronTypes, simulate
 
 PSI_INPUTS = ("x", "sender", "pair")
 
@@ -170,3 +172,37 @@ def moving_grating(positions: torch.Tensor, n_frames: int, dt: float = 0.01, amp
     phase = 2 * math.pi * ((u @ p.T) / wavelength - t[:, None] / period)
     omega = 1 + amplitude * torch.sin(phase)
     return torch.where(torch.isfinite(positions).all(1), omega, 1.0).float()
+
+
+def simulator_weights(model: AssemblyGNN, activity, grid: torch.Tensor | None = None,
+                      chunk_size: int = 16) -> torch.Tensor:
+    """The learned W in the simulator's units ``[N, N]`` (float64, CPU). W psi* = (cW)(psi*/c), so
+    each learned transfer function is matched to the true one on ``grid`` (default 201 points
+    between the 1st and 99th percentiles of the recorded activity, where the data constrain psi*)
+    by :func:`~circuitlib.metrics.transfer_scale` and W_ij c / g is returned: c_j per
+    sender, or c_ij per pair when psi* reads both latents (pairs evaluated ``chunk_size`` receivers
+    at a time). ``activity``: the :class:`~circuitlib.sim.assembly.AssemblyActivity` fitted."""
+    dev = model.weight.device
+    if grid is None:
+        sample = activity.x.flatten()[:: max(activity.x.numel() // 1_000_000, 1)].float().cpu()
+        grid = torch.linspace(float(sample.quantile(0.01)), float(sample.quantile(0.99)), 201)
+    grid = torch.as_tensor(grid, dtype=torch.float32)
+    n, m = model.n_neurons, grid.numel()
+    g = grid.to(dev)[:, None].expand(-1, n)
+    with torch.no_grad():
+        if model.psi_input != "pair":
+            learned = model.transfer(g).T.cpu()
+            scale = metrics.transfer_scale(learned, activity.psi_true(grid).cpu(),
+                                           model.transfer(torch.zeros(1, n, device=dev))[0].cpu())[None, :]
+        else:
+            types = activity.types.cpu()
+            scale = torch.empty(n, n, dtype=torch.float64)
+            for start in range(0, n, chunk_size):
+                rows = slice(start, start + chunk_size)
+                r = len(range(n)[rows])
+                learned = model.pair_transfer(g, rows).permute(1, 2, 0).reshape(r * n, m).cpu()
+                at_zero = model.pair_transfer(torch.zeros(1, n, device=dev), rows)[0].reshape(-1).cpu()
+                true = activity.params.psi(grid, types[rows].repeat_interleave(n), types.repeat(r))
+                scale[rows] = metrics.transfer_scale(learned, true, at_zero).view(r, n)
+    w = model.effective_weights().detach().cpu().double()
+    return w * scale / activity.gain

@@ -6,7 +6,7 @@ import torch
 
 from circuitlib.infer.assembly_gnn import AssemblyGNN
 from circuitlib.infer.assembly_training import Regularisation, fit_assembly_gnn
-from circuitlib.sim import assembly_experiments as ex
+from circuitlib.experiments import assembly as ex
 
 
 def test_each_row_is_validated_and_scales_down():

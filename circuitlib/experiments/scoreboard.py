@@ -11,10 +11,10 @@ import time
 
 import torch
 
-from . import metrics
-from .infer.glm import CouplingGLM
-from .infer.ring_gnn_training import RingGNN
-from .sim import ring
+from .. import metrics
+from ..infer.glm import CouplingGLM
+from ..infer.ring_gnn_training import RingGNN
+from ..sim import ring
 
 KEYS = {"delta": ".3f", "delta_lsq": ".3f", "corr": "+.2f", "bps": ".3f"}
 HEADERS = {"delta": "Delta (L1)", "delta_lsq": "Delta (lsq)", "corr": "profile corr.", "bps": "test bits/spike"}

@@ -7,7 +7,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from circuitlib import plot  # noqa: E402
-from circuitlib.scoreboard import Scoreboard, length_name, training_lengths  # noqa: E402
+from circuitlib.experiments.scoreboard import Scoreboard, length_name, training_lengths  # noqa: E402
 from circuitlib.sim import ring  # noqa: E402
 
 

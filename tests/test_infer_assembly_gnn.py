@@ -210,8 +210,8 @@ def test_pairwise_path_keeps_memory_per_chunk_and_the_same_gradients():
 
 @pytest.mark.parametrize("psi_input, gamma_of", [("x", "sender"), ("sender", "sender"), ("pair", "receiver")])
 def test_simulator_weights_do_not_depend_on_how_w_and_psi_share_a_scale(psi_input, gamma_of):
-    from circuitlib.infer.assembly_training import simulator_weights
-    from circuitlib.sim import assembly_experiments as ex
+    from circuitlib.experiments.assembly import simulator_weights
+    from circuitlib.experiments import assembly as ex
     sim = ex.RECEPTORS.scaled(n_neurons=12, n_frames=5, gamma_of=gamma_of).simulate(burn_in=2, device="cpu")
     model = AssemblyGNN(12, psi_input=psi_input, weight_init_std=0.1, seed=0)
     with torch.no_grad():
