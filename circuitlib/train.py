@@ -1,6 +1,7 @@
 """The one training loop: seeded, with a progress bar and a loss history."""
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from typing import Callable
@@ -8,6 +9,23 @@ from typing import Callable
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device | str = "cpu"):
+    """Run a block with torch's global RNG (CPU, and CUDA when ``device`` is CUDA) seeded to
+    ``seed``, restored afterwards, so a fit is reproducible without re-seeding anyone else's
+    random state. Yields a generator on ``device`` seeded from the same seed, for data sampling.
+
+        with seeded(0) as gen:
+            model = Net()                                   # initialised from the seeded RNG
+            idx = torch.randint(10, (5,), generator=gen)
+    """
+    device = torch.device(device)
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda" if devices else "cpu"):
+        torch.manual_seed(seed)
+        yield torch.Generator(device=device).manual_seed(seed)
 
 
 def seed_everything(seed: int) -> torch.Generator:
