@@ -5,7 +5,6 @@ import matplotlib.pyplot as plt
 import torch
 
 from .data.spikes import SpikeTrain
-from .metrics import inference_error
 from .ring_geometry import aligned_rows, signed_offsets
 
 
@@ -62,9 +61,25 @@ def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: st
     return ax
 
 
+def drive_raster(train: SpikeTrain, seconds: float = 4.0, title: str = "") -> plt.Figure:
+    """The external angle theta(t) above a raster of the first ``seconds`` of ``train`` (which
+    carries theta)."""
+    if train.theta is None:
+        raise ValueError("this train carries no external angle theta; simulate it with a drive.")
+    shown = train.first(seconds)
+    fig, axes = plt.subplots(2, 1, figsize=(11, 4.5), sharex=True)
+    axes[0].plot(torch.arange(shown.n_steps) * shown.dt, shown.theta.cpu(), color="k")
+    axes[0].set(ylabel="θ(t) (rad)")
+    raster(axes[1], shown)
+    axes[1].set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def profile_grid(board, methods, datasets, true_w: torch.Tensor, width: float = 3.6) -> plt.Figure:
-    """One panel per (data set, method) of a :class:`~circuitlib.experiments.scoreboard.Scoreboard`: the true
-    profile and the first run's inferred rows aligned on the ring, scaled by Delta's alpha."""
+    """One panel per (data set, method) of a :class:`~circuitlib.experiments.scoreboard.Scoreboard`:
+    the true profile and the first run's inferred rows aligned on the ring, scaled by Delta's alpha
+    (line: mean over rows, band: +- one sd across rows)."""
     methods, datasets = list(methods), list(datasets)
     fig, axes = plt.subplots(len(datasets), len(methods), figsize=(width * len(methods), 2.9 * len(datasets)),
                              sharex=True, squeeze=False)
@@ -73,14 +88,33 @@ def profile_grid(board, methods, datasets, true_w: torch.Tensor, width: float = 
             if (method, dataset) not in board.runs:
                 ax.set_axis_off()
                 continue
-            r = board.runs[method, dataset][0]
+            r = board.run(method, dataset)
             ring_profile(ax, true_w, color="C1", label="true")
-            aligned_profile(ax, r["weights"], scale=inference_error(true_w, r["weights"]).scale, color="C0",
-                            label="inferred (scaled)")
+            aligned_profile(ax, r["weights"], scale=r["scale"], color="C0", label="inferred (scaled)")
             ax.set_title(f"{method}\n{dataset}: Delta {r['delta']:.2f}", fontsize=9)
             ax.set(xlabel="", ylabel="")
     axes[0, 0].legend(fontsize=8)
     fig.supxlabel("ring offset j - i (neurons)")
+    fig.tight_layout()
+    return fig
+
+
+def matrix_grid(board, methods, datasets, width: float = 3.1) -> plt.Figure:
+    """One image per (data set, method) of the first run's inferred ``[N, N]`` matrix (diagonal
+    zeroed, colour scale symmetric about zero per panel)."""
+    methods, datasets = list(methods), list(datasets)
+    fig, axes = plt.subplots(len(datasets), len(methods), figsize=(width * len(methods), 2.6 * len(datasets)),
+                             squeeze=False)
+    for row, dataset in zip(axes, datasets):
+        for ax, method in zip(row, methods):
+            if (method, dataset) not in board.runs:
+                ax.set_axis_off()
+                continue
+            w = board.run(method, dataset)["weights"].clone().fill_diagonal_(0)
+            lim = float(w.abs().max())
+            ax.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(f"{method}\n{dataset}", fontsize=9)
+            ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     return fig
 

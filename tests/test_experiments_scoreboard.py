@@ -37,3 +37,50 @@ def test_series_and_the_length_figure_read_each_data_set():
     plot.against_length(ax, board, ["m", "never fitted"], names, [10, 20])
     assert len(ax.containers) == 1 and ax.get_xscale() == "log"
     plt.close(fig)
+
+
+class _Fixed:
+    """A method that predicts nothing: its weights are given."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def fit(self, data, validation=None):
+        self.weights = self.w
+        return self
+
+
+def test_a_run_keeps_the_whole_inference_error_and_methods_that_predict_nothing_get_no_bps():
+    w = ring.mexican_hat()
+    board = Scoreboard(w)
+    shifted = torch.roll(w, 1, dims=1)
+    board.fit("rolled", "d", _Fixed(2 * shifted), train=None)
+    r = board.run("rolled", "d")
+    assert r["delta"] == pytest.approx(0.13, abs=0.01)                  # chapter 2's calibration point
+    assert r["scale"] == pytest.approx(0.5, rel=0.05) and r["error"].delta == r["delta"]
+    assert r["bias"] ** 2 + r["variance"] ** 2 == pytest.approx(r["delta"] ** 2)
+    assert torch.isnan(torch.tensor(r["bps"])) and r["training_log"] is None
+    assert "–" in board.markdown(["rolled"], ["d"]).splitlines()[-1]    # no bits/spike column value
+    assert board.values({"rolled": "r"}, ["d", "never"]) == {"delta_r_d": r["delta"]}
+    with pytest.raises(KeyError, match="no run"):
+        board.run("rolled", "never")
+
+
+def test_beside_paper_checks_the_number_of_paper_values():
+    w = ring.mexican_hat()
+    board = Scoreboard(w)
+    board.add("m", "a", w)
+    table = board.beside_paper(["m", "other"], ["a"], {"m": (0.1,)}, keys=("delta",))
+    assert "0.000 / 0.1" in table and "not run / –" in table
+    with pytest.raises(ValueError, match="needs 2 values"):
+        board.beside_paper(["m"], ["a"], {"m": (0.1,)})
+
+
+def test_the_profile_and_matrix_grids_draw_one_panel_per_fitted_pair():
+    w = ring.mexican_hat()
+    board = Scoreboard(w)
+    board.add("m", "a", w)
+    for fig in (plot.profile_grid(board, ["m", "other"], ["a"], w), plot.matrix_grid(board, ["m", "other"], ["a"])):
+        visible = [ax for ax in fig.axes if ax.axison]
+        assert len([ax for ax in visible if ax.get_title()]) == 1
+        plt.close(fig)

@@ -120,6 +120,12 @@ class SpikeTrain:
         return SpikeTrain(self.times[lo:hi] - start, self.neurons[lo:hi], self.counts[lo:hi],
                           self.n_neurons, stop - start, self.dt, theta)
 
+    def first(self, seconds: float) -> "SpikeTrain":
+        """The first ``seconds`` of the train (all of it when it is shorter)."""
+        if not seconds > 0:
+            raise ValueError(f"seconds must be positive, got {seconds}.")
+        return self.slice(0, min(self.n_steps, max(1, round(seconds / self.dt))))
+
     def select(self, neurons) -> "SpikeTrain":
         """The spikes of ``neurons`` [K] (distinct indices) only, renumbered 0..K-1 in the given order."""
         neurons = torch.as_tensor(neurons, device=self.device).long()

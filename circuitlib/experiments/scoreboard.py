@@ -1,8 +1,10 @@
 """Scores of inferred ring connectivity, per method and data set, over repeated fits.
 
 The ring chapters compare several methods on the same data; each fit adds one run, and the
-scoreboard reports the mean (and sd over seeds) of Delta with the L1 and the least-squares scale,
-the profile correlation and held-out bits/spike.
+scoreboard reports the mean (and sd over seeds) of Delta with its parts (scale, bias, variance),
+Delta with the least-squares scale, the profile correlation and, for methods that predict
+spikes, held-out bits/spike. Methods that predict nothing (correlation, seqNMF, TCA) get NaN
+bits/spike.
 """
 from __future__ import annotations
 
@@ -12,16 +14,24 @@ import time
 import torch
 
 from .. import metrics
+from ..infer.base import ActivityModel
 from ..infer.glm import CouplingGLM
 from ..infer.ring_gnn_training import RingGNN
 from ..sim import ring
 
-KEYS = {"delta": ".3f", "delta_lsq": ".3f", "corr": "+.2f", "bps": ".3f"}
-HEADERS = {"delta": "Delta (L1)", "delta_lsq": "Delta (lsq)", "corr": "profile corr.", "bps": "test bits/spike"}
+KEYS = {"delta": ".3f", "bias": ".3f", "variance": ".3f", "delta_lsq": ".3f", "corr": "+.2f", "bps": ".3f"}
+HEADERS = {"delta": "Delta (L1)", "bias": "bias", "variance": "variance", "delta_lsq": "Delta (lsq)",
+           "corr": "profile corr.", "bps": "test bits/spike"}
+DEFAULT_KEYS = ("delta", "delta_lsq", "corr", "bps")
 
 
 class Scoreboard:
-    """Runs keyed by (method, data set); ``true_w`` [N, N] is the ring's connectivity."""
+    """Runs keyed by (method, data set); ``true_w`` [N, N] is the ring's connectivity.
+
+    Each run is a dict: ``weights`` [N, N] (float64, CPU), ``error`` (the whole
+    :class:`~circuitlib.metrics.InferenceError`), its ``delta``, ``scale``, ``bias`` and
+    ``variance``, ``delta_lsq``, ``corr``, ``bps``, ``seconds`` and anything passed as ``extra``.
+    """
 
     def __init__(self, true_w: torch.Tensor):
         self.true_w = true_w
@@ -31,25 +41,37 @@ class Scoreboard:
             seconds: float = 0.0, **extra) -> dict:
         """Score ``weights`` [N, N] and keep the run (``extra``: anything else to keep with it)."""
         w = weights.detach().double().cpu()
-        run = dict(weights=w, bps=float(bps), seconds=seconds, **extra,
-                   delta=metrics.inference_error(self.true_w, w).delta,
+        err = metrics.inference_error(self.true_w, w)
+        run = dict(weights=w, bps=float(bps), seconds=seconds, **extra, error=err, delta=err.delta,
+                   scale=err.scale, bias=err.bias, variance=err.variance,
                    delta_lsq=metrics.inference_error(self.true_w, w, scale="lsq").delta,
                    corr=metrics.profile_correlation(self.true_w, w))
         self.runs.setdefault((method, dataset), []).append(run)
         return run
 
-    def fit(self, method: str, dataset: str, model, train, validation, test):
-        """``model.fit(train, validation)``, then add its ``.weights`` and ``.score(test)``; returns the model."""
+    def fit(self, method: str, dataset: str, model, train, validation=None, test=None):
+        """``model.fit(train, validation)``, then add its ``.weights`` and, for a method that
+        predicts spikes (an :class:`~circuitlib.infer.base.ActivityModel`), ``.score(test)``;
+        returns the fitted model."""
+        predicts = isinstance(model, ActivityModel)
+        if predicts and test is None:
+            raise ValueError(f"{method} predicts spikes: give held-out test data to score it on.")
         t0 = time.perf_counter()
         model.fit(train, validation)
-        self.add(method, dataset, model.weights, model.score(test).mean, time.perf_counter() - t0,
-                 history=getattr(model, "history", None))
+        seconds = time.perf_counter() - t0
+        self.add(method, dataset, model.weights, model.score(test).mean if predicts else math.nan, seconds,
+                 training_log=getattr(model, "training_log", None))
         return model
+
+    def run(self, method: str, dataset: str, index: int = 0) -> dict:
+        """One run (the first by default) of ``method`` on ``dataset``."""
+        if (method, dataset) not in self.runs:
+            raise KeyError(f"no run of {method!r} on {dataset!r}; fitted: {sorted(self.runs)}.")
+        return self.runs[method, dataset][index]
 
     def stat(self, method: str, dataset: str, key: str) -> tuple[float, float]:
         """Mean and sd (0 for a single run) of one score over the runs."""
-        if (method, dataset) not in self.runs:
-            raise KeyError(f"no run of {method!r} on {dataset!r}; fitted: {sorted(self.runs)}.")
+        self.run(method, dataset)                                   # a clear KeyError when never fitted
         v = torch.tensor([r[key] for r in self.runs[method, dataset]], dtype=torch.float64)
         return float(v.mean()), float(v.std()) if len(v) > 1 else 0.0
 
@@ -58,7 +80,23 @@ class Scoreboard:
         stats = [self.stat(method, d, key) for d in datasets]
         return [m for m, _ in stats], [s for _, s in stats]
 
-    def markdown(self, methods, datasets, keys=tuple(KEYS)) -> str:
+    def values(self, names: dict[str, str], datasets, keys=("delta", "bps"),
+               template: str = "{key}_{name}_{dataset}") -> dict[str, float]:
+        """Mean scores by name, for a chapter to glue: ``names`` maps a method to its short name;
+        each fitted (method, data set) and key gives ``template.format(key=, name=, dataset=)``.
+        NaN scores (bits/spike of a method that predicts nothing) are left out."""
+        out = {}
+        for method, name in names.items():
+            for dataset in datasets:
+                if (method, dataset) not in self.runs:
+                    continue
+                for key in keys:
+                    value = self.stat(method, dataset, key)[0]
+                    if not math.isnan(value):
+                        out[template.format(key=key, name=name, dataset=dataset)] = value
+        return out
+
+    def markdown(self, methods, datasets, keys=DEFAULT_KEYS) -> str:
         """A Markdown table, one row per fitted (method, data set): mean ± sd over seeds, total fit time."""
         rows = ["| method | data | " + " | ".join(HEADERS[k] for k in keys) + " | fits | fit time |",
                 "|---|---|" + "---|" * (len(keys) + 2)]
@@ -70,23 +108,26 @@ class Scoreboard:
                 cells = []
                 for k in keys:
                     m, s = self.stat(method, dataset, k)
-                    cells.append(f"{m:{KEYS[k]}}" + (f" ± {s:.3f}" if len(runs) > 1 else ""))
+                    cells.append("–" if math.isnan(m) else f"{m:{KEYS[k]}}" + (f" ± {s:.3f}" if len(runs) > 1 else ""))
                 secs = sum(r["seconds"] for r in runs)
                 rows.append(f"| {method} | {dataset} | " + " | ".join(cells) + f" | {len(runs)} | {secs:.0f} s |")
         return "\n".join(rows)
 
-    def beside_paper(self, methods, datasets, paper: dict[str, tuple]) -> str:
-        """Markdown table of our mean Delta and bits/spike next to ``paper[method]`` =
-        (Delta per data set..., bits/spike per data set...); methods the paper lacks get dashes."""
+    def beside_paper(self, methods, datasets, paper: dict[str, tuple], keys=("delta", "bps")) -> str:
+        """Markdown table of our mean scores next to ``paper[method]`` = (first key per data set...,
+        second key per data set..., ...); methods the paper lacks get dashes."""
         datasets = list(datasets)
-        head = " | ".join(f"{label} {d} (ours / paper)" for label in ("Delta", "bits/spike") for d in datasets)
-        rows = [f"| method | {head} |", "|---|" + "---|" * (2 * len(datasets))]
+        head = " | ".join(f"{HEADERS[key]} {d} (ours / paper)" for key in keys for d in datasets)
+        rows = [f"| method | {head} |", "|---|" + "---|" * (len(keys) * len(datasets))]
         for method in methods:
-            ref = paper.get(method, ("–",) * (2 * len(datasets)))
+            ref = paper.get(method, ("–",) * (len(keys) * len(datasets)))
+            if len(ref) != len(keys) * len(datasets):
+                raise ValueError(f"paper[{method!r}] needs {len(keys) * len(datasets)} values (keys {keys} x data "
+                                 f"sets {datasets}), got {len(ref)}.")
             cells = []
-            for k, key in enumerate(("delta", "bps")):
+            for k, key in enumerate(keys):
                 for j, d in enumerate(datasets):
-                    ours = f"{self.stat(method, d, key)[0]:.3f}" if (method, d) in self.runs else "not run"
+                    ours = f"{self.stat(method, d, key)[0]:{KEYS[key]}}" if (method, d) in self.runs else "not run"
                     cells.append(f"{ours} / {ref[k * len(datasets) + j]}")
             rows.append(f"| {method} | " + " | ".join(cells) + " |")
         return "\n".join(rows)
