@@ -1,9 +1,13 @@
 """Figures that chapters share. Each draws on a given matplotlib ``Axes`` and returns it."""
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import torch
 
+from . import metrics
+from .data import stats
 from .data.spikes import SpikeTrain
 from .ring_geometry import aligned_rows, signed_offsets
 
@@ -76,6 +80,20 @@ def drive_raster(train: SpikeTrain, seconds: float = 4.0, title: str = "") -> pl
     return fig
 
 
+def bump_drift(ax: plt.Axes, binned: torch.Tensor, bin_width: float) -> plt.Axes:
+    """Centre of every bump over time, one colour per bump, from binned activity ``binned``
+    ``[T, N]`` of a ring (bin width in s): the phase of the dominant spatial frequency k, unwrapped,
+    and its k copies N / k apart."""
+    n = binned.shape[1]
+    k = stats.bump_count(binned)
+    phase = stats.unwrap(stats.bump_phase(binned, k), n / k).cpu()
+    t = torch.arange(len(phase)) * bin_width
+    for shift in range(k):
+        ax.plot(t, (phase + shift * n / k) % n, ".", ms=0.6, color=f"C{shift}")
+    ax.set(xlabel="time (s)", ylabel="bump centre (neuron)", ylim=(0, n))
+    return ax
+
+
 def profile_grid(board, methods, datasets, true_w: torch.Tensor, width: float = 3.6) -> plt.Figure:
     """One panel per (data set, method) of a :class:`~circuitlib.experiments.scoreboard.Scoreboard`:
     the true profile and the first run's inferred rows aligned on the ring, scaled by Delta's alpha
@@ -115,6 +133,60 @@ def matrix_grid(board, methods, datasets, width: float = 3.1) -> plt.Figure:
             ax.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
             ax.set_title(f"{method}\n{dataset}", fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def by_model_size(ax: plt.Axes, scores: dict, ylabel: str = "", **style) -> plt.Axes:
+    """One line per number of observed neurons N_o: a score's mean +- sd over seeds against the
+    model's size N_o + N_h. ``scores``: {(N_o, N_h): (mean, sd)}."""
+    for n_obs in sorted({o for o, _ in scores}):
+        pts = sorted((n_obs + h, *scores[n_obs, h]) for o, h in scores if o == n_obs)
+        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3,
+                    label=f"N_o = {n_obs}", **style)
+    ax.set(xlabel="neurons in the model, N_o + N_h", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def coupling_by_angle(ax: plt.Axes, w: torch.Tensor, angles: torch.Tensor, label: str = "", color: str = "C0",
+                      bin_deg: float = 30.0) -> plt.Axes:
+    """Every off-diagonal coupling of ``w`` [N, N] (in sd units) against the pair's difference of
+    ``angles`` [N] (rad), with the mean per ``bin_deg``-degree bin."""
+    d = torch.rad2deg(metrics.angle_differences(angles))
+    off = ~torch.eye(len(d), dtype=torch.bool)
+    wv = w.detach().double().cpu()
+    wv = wv / wv[off].std()
+    ax.scatter(d[off], wv[off], s=6, alpha=0.4, color=color)
+    edges = torch.arange(0.0, 180.0 + bin_deg, bin_deg)
+    means = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = off & (d >= lo) & ((d < hi) | ((hi >= 180) & (d <= hi)))
+        means.append(float(wv[inside].mean()) if inside.any() else math.nan)
+    ax.plot((edges[:-1] + edges[1:]) / 2, means, "o-", color=color, label=label)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set(xlabel="preferred-direction difference (deg)", ylabel="coupling / sd")
+    return ax
+
+
+def polar_tuning(curves: torch.Tensor, centres: torch.Tensor, order=None, n_cols: int = 5) -> plt.Figure:
+    """One polar panel per cell of tuning ``curves`` [N, B] (Hz) over angle bins ``centres`` [B]
+    (rad), in ``order`` (default: as given), the peak marked."""
+    order = list(range(len(curves))) if order is None else [int(i) for i in order]
+    n_rows = math.ceil(len(order) / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols, 2.5 * n_rows), squeeze=False,
+                             subplot_kw=dict(projection="polar"))
+    theta = torch.cat([torch.as_tensor(centres), torch.as_tensor(centres)[:1]])
+    for ax, i in zip(axes.flat, order):
+        r = torch.as_tensor(curves[i]).double()
+        ax.plot(theta, torch.cat([r, r[:1]]), lw=1)
+        k = int(torch.nan_to_num(r, nan=-math.inf).argmax())
+        ax.plot(float(centres[k]), float(r[k]), "o", color="red", ms=4)
+        ax.set_title(f"cell {i}: {float(r[k]):.0f} Hz", fontsize=8)
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+    for ax in axes.flat[len(order):]:
+        ax.set_axis_off()
     fig.tight_layout()
     return fig
 
