@@ -38,7 +38,7 @@ def test_four_population_ring_has_the_ring_conditional_mean():
 def test_network_activity_stays_in_span_of_m_and_matches_latent_dynamics():
     m, n = lr.sample(lr.task("limit_cycle"), 500, seed=1, device="cpu")
     k0 = lr.initial_latents(3, seed=2)
-    x = lr.simulate(m, n, k0 @ m.T, duration=5.0, device="cpu")
+    x = lr.simulate(m, n, k0 @ m.T, duration=5.0, device="cpu").x
     k = lr.simulate_latent(m, n, k0, duration=5.0, device="cpu")
     assert torch.allclose(lr.latent(x, m), k, atol=1e-10)
     assert torch.allclose(x, lr.latent(x, m) @ m.T, atol=1e-10)
@@ -47,8 +47,9 @@ def test_network_activity_stays_in_span_of_m_and_matches_latent_dynamics():
 def test_input_drives_an_unconnected_network_to_u():
     m = torch.zeros(50, 1, dtype=torch.float64)
     u = torch.linspace(-1, 1, 50)
-    x = lr.simulate(m, m, torch.zeros(1, 50), duration=30.0, u=u, record_every=300, device="cpu")
-    assert torch.allclose(x[0, -1], u.double(), atol=1e-6)
+    rec = lr.simulate(m, m, torch.zeros(1, 50), duration=30.0, u=u, record_every=300, device="cpu")
+    assert torch.allclose(rec.x[0, -1], u.double(), atol=1e-6)
+    assert rec.dt == pytest.approx(30.0) and torch.equal(rec.inputs[0, 0], u.double())
 
 
 @pytest.mark.parametrize("call, match", [

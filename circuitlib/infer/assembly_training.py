@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from .. import metrics
-from ..train import cosine_schedule, run_steps, seed_everything
+from ..train import cosine_schedule, run_steps, seeded
 from .assembly_gnn import AssemblyGNN
 
 
@@ -122,7 +122,6 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
         raise ValueError(f"l1_warmup is a number of steps >= 0, got {l1_warmup}.")
     if not 0 < lr_final <= 1:
         raise ValueError(f"lr_final is the fraction of each learning rate kept at the end, in (0, 1]; got {lr_final}.")
-    gen = seed_everything(seed)
     groups = [{"params": [model.weight], "lr": lr_weights},
               {"params": list(model.phi.parameters()) + list(model.psi.parameters()), "lr": lr_functions}]
     if model.latents.requires_grad:
@@ -132,13 +131,14 @@ def fit_assembly_gnn(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor, n_
     optimizer = torch.optim.Adam(groups)
     scheduler = None if lr_final == 1 or n_steps == 0 else cosine_schedule(optimizer, n_steps, lr_final)
 
-    def step_loss(step):
-        idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(x.device)
-        now = reg if step >= l1_warmup else replace(reg, zeta=reg.zeta * step / l1_warmup)
-        return assembly_loss(model, x[idx], dxdt[idx], now, None if times is None else times[idx], gen)
+    with seeded(seed) as gen:                      # frames drawn from a CPU generator on every device
+        def step_loss(step):
+            idx = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(x.device)
+            now = reg if step >= l1_warmup else replace(reg, zeta=reg.zeta * step / l1_warmup)
+            return assembly_loss(model, x[idx], dxdt[idx], now, None if times is None else times[idx], gen)
 
-    return run_steps(step_loss, optimizer, n_steps, scheduler=scheduler, progress=progress, desc="assembly GNN",
-                     log_every=log_every, callback=callback)
+        return run_steps(step_loss, optimizer, n_steps, scheduler=scheduler, progress=progress,
+                         desc="assembly GNN", log_every=log_every, callback=callback)
 
 
 def refine_least_squares(model: AssemblyGNN, x: torch.Tensor, dxdt: torch.Tensor,

@@ -17,13 +17,13 @@ kappa, ``||F(kappa) - F_ref(kappa)||_2 / ||F_ref(kappa)||_2`` with
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
 
+from ..data.rates import RateActivity
 from ..lowrank_dynamics import DTYPE, latent, latent_field
+from .base import ConnectivityEstimator
 
 
 def _activity(x: torch.Tensor, rank: int) -> torch.Tensor:
@@ -76,72 +76,112 @@ def _normal_equations(phi: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor,
     return phi.T @ phi / len(phi), phi.T @ y / len(phi), phi.shape[1]
 
 
-class _LowRankFit:
-    """Shared result attributes: ``m_`` and ``n_`` [N, R]; ``weights`` = m n^T / N [N, N]."""
+def _check_activity(activity: RateActivity) -> torch.Tensor:
+    """The states of ``activity`` as ``[B, T, N]`` (one trial for ``[T, N]``), refusing what the fits cannot read."""
+    if not isinstance(activity, RateActivity):
+        raise ValueError(f"the low-rank fits read a RateActivity (x [B, T, N] or [T, N], dt), got "
+                         f"{type(activity).__name__}; wrap tensors as RateActivity(x, dt).")
+    if activity.inputs is not None:
+        raise ValueError("the low-rank fits assume no external input (x stays in span(m) only then); "
+                         "fit stretches recorded without input.")
+    return activity.x if activity.x.dim() == 3 else activity.x[None]
 
-    m_: torch.Tensor
-    n_: torch.Tensor
 
-    @property
-    def weights(self) -> torch.Tensor:
-        return self.m_ @ self.n_.T / self.m_.shape[0]
+class _LowRankFit(ConnectivityEstimator):
+    """Loadings from activity, then n given m. Fitted: ``pca_loadings`` [N, R] (whitened PCA,
+    :func:`recover_loadings`), ``alignment`` [R, R] (the map A to ``align_to``; identity without
+    it), ``m`` = pca_loadings A and ``n`` [N, R] in that basis, ``weights`` = m n^T / N [N, N]."""
+
+    def __init__(self, rank: int, align_to: torch.Tensor | None):
+        if not isinstance(rank, int) or rank < 1:
+            raise ValueError(f"rank must be a positive integer, got {rank!r}.")
+        if align_to is not None:
+            align_to = torch.as_tensor(align_to, dtype=DTYPE)
+            if align_to.dim() != 2 or align_to.shape[1] != rank or not torch.isfinite(align_to).all():
+                raise ValueError(f"align_to must be finite left loadings [N, R] with R = rank = {rank}, "
+                                 f"got shape {tuple(align_to.shape)}.")
+        self.rank, self.align_to = rank, align_to
+        self.pca_loadings = self.alignment = self.m = self.n = None
+
+    def _loadings(self, activity: RateActivity) -> torch.Tensor:
+        """Set ``pca_loadings``, ``alignment`` and ``m`` from ``activity``; return its states [B, T, N]."""
+        x = _check_activity(activity)
+        m_hat = recover_loadings(x, self.rank)
+        if self.align_to is None:
+            a = torch.eye(self.rank, dtype=m_hat.dtype, device=m_hat.device)
+        elif self.align_to.shape[0] != m_hat.shape[0]:
+            raise ValueError(f"align_to has {self.align_to.shape[0]} rows but the activity {m_hat.shape[0]} neurons.")
+        else:
+            a = torch.linalg.lstsq(m_hat, self.align_to.to(m_hat)).solution
+        self.pca_loadings, self.alignment, self.m = m_hat, a, m_hat @ a
+        return x
+
+    def _set(self, n: torch.Tensor) -> None:
+        self.n = n
+        self.weights = self.m @ n.T / self.m.shape[0]
 
 
-@dataclass
 class StandardFit(_LowRankFit):
     """The "standard" (LINT-style) fit: gradient descent on one-step activity prediction.
 
     Minimises ``mean_t |y_t - (1/N) n^T tanh(x_t)|^2`` over n with m fixed (the squared error of
     the predicted next frame, projected on span(m)), by full-batch gradient descent with Nesterov
     momentum and step ``lr / L`` (L the loss curvature). Plain gradient steps stay in the span of
-    the data, so whatever the initial n holds outside it survives the fit.
+    the data, so whatever the initial n (``n_init`` [N, R] in the basis of ``align_to``, or of the
+    PCA loadings; default zero) holds outside it survives the fit.
     """
 
-    steps: int = 2000
-    lr: float = 1.0
-    momentum: float = 0.9
+    def __init__(self, rank: int = 2, n_init: torch.Tensor | None = None, align_to: torch.Tensor | None = None,
+                 steps: int = 2000, lr: float = 1.0, momentum: float = 0.9):
+        super().__init__(rank, align_to)
+        if steps < 1 or not 0 < lr <= 2 or not 0 <= momentum < 1:
+            raise ValueError(f"need steps >= 1, 0 < lr <= 2 and 0 <= momentum < 1, got {steps}, {lr}, {momentum}.")
+        if n_init is not None:
+            n_init = torch.as_tensor(n_init, dtype=DTYPE)
+            if n_init.dim() != 2 or n_init.shape[1] != rank or not torch.isfinite(n_init).all():
+                raise ValueError(f"n_init must be finite right loadings [N, R] with the shape of m (R = {rank}), "
+                                 f"got shape {tuple(n_init.shape)}.")
+        self.n_init, self.steps, self.lr, self.momentum = n_init, steps, lr, momentum
 
-    def __post_init__(self):
-        if self.steps < 1 or not 0 < self.lr <= 2 or not 0 <= self.momentum < 1:
-            raise ValueError(f"need steps >= 1, 0 < lr <= 2 and 0 <= momentum < 1, got {self.steps}, {self.lr}, {self.momentum}.")
-
-    def fit(self, x: torch.Tensor, dt: float, m: torch.Tensor, n_init: torch.Tensor) -> "StandardFit":
-        """Fit n from ``n_init`` [N, R] given ``m`` [N, R] and activity ``x`` [B, T, N] recorded every ``dt``."""
-        if n_init.shape != m.shape:
-            raise ValueError(f"n_init must have the shape of m {tuple(m.shape)}, got {tuple(n_init.shape)}.")
-        gram, cross, n_neurons = _normal_equations(*latent_targets(x, m, dt))
+    def fit(self, activity: RateActivity, validation=None) -> "StandardFit":
+        """Recover m from ``activity`` (x [B, T, N], Euler frames every ``dt``), then fit n from ``n_init``."""
+        x = self._loadings(activity)
+        gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, activity.dt))
+        if self.n_init is not None and self.n_init.shape != self.m.shape:
+            raise ValueError(f"n_init must have the shape of m {tuple(self.m.shape)}, got {tuple(self.n_init.shape)}.")
+        start = torch.zeros_like(self.m) if self.n_init is None else self.n_init
         curvature = 2 * float(torch.linalg.eigvalsh(gram)[-1]) / n_neurons**2
-        n = n_init.to(gram).clone().requires_grad_(True)
+        n = start.to(gram).clone().requires_grad_(True)
         opt = torch.optim.SGD([n], lr=self.lr / curvature, momentum=self.momentum, nesterov=self.momentum > 0)
         for _ in range(self.steps):  # the loss up to a constant, in its normal-equation form
             opt.zero_grad()
             loss = (n * (gram @ n)).sum() / n_neurons**2 - 2 * (cross * n).sum() / n_neurons
             loss.backward()
             opt.step()
-        self.m_, self.n_ = m.to(gram), n.detach()
+        self._set(n.detach())
         return self
 
 
-@dataclass
 class MaxEntFit(_LowRankFit):
     """Minimum-norm n given m: ``n / N = pinv(Phi) Y``, with eigenvalues of ``Phi^T Phi`` below
     ``ridge`` times the largest damped (Tikhonov on the normal equations). It has no component
     outside the data's span, and for large N it approaches E[n | m], the maximum-entropy mean."""
 
-    ridge: float = 1e-6
+    def __init__(self, rank: int = 2, align_to: torch.Tensor | None = None, ridge: float = 1e-6):
+        super().__init__(rank, align_to)
+        if not ridge >= 0:
+            raise ValueError(f"ridge must be >= 0, got {ridge}.")
+        self.ridge = ridge
 
-    def __post_init__(self):
-        if not self.ridge >= 0:
-            raise ValueError(f"ridge must be >= 0, got {self.ridge}.")
-
-    def fit(self, x: torch.Tensor, dt: float, m: torch.Tensor) -> "MaxEntFit":
-        """Fit n given ``m`` [N, R] and activity ``x`` [B, T, N] recorded every ``dt``."""
-        gram, cross, n_neurons = _normal_equations(*latent_targets(x, m, dt))
+    def fit(self, activity: RateActivity, validation=None) -> "MaxEntFit":
+        """Recover m from ``activity`` (x [B, T, N], Euler frames every ``dt``), then solve for n."""
+        x = self._loadings(activity)
+        gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, activity.dt))
         evals, evecs = torch.linalg.eigh(gram)
         lam = evals.clamp(min=0)
         denom = lam**2 + (self.ridge * evals[-1]) ** 2
         inverse = torch.where(denom > 0, lam / denom.clamp(min=torch.finfo(denom.dtype).tiny), 0.0)
-        self.m_, self.n_ = m.to(gram), n_neurons * evecs @ (inverse[:, None] * (evecs.T @ cross))
+        self._set(n_neurons * evecs @ (inverse[:, None] * (evecs.T @ cross)))
         return self
 
 

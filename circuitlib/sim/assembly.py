@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from .._device import resolve_device
+from ..data.rates import RateActivity
 
 GAMMA_OWNERS = ("sender", "receiver")
 NOISE_MODELS = ("derivative", "state")
@@ -128,6 +129,11 @@ class AssemblyActivity:
     @property
     def n_neurons(self) -> int:
         return self.x.shape[1]
+
+    def recording(self) -> RateActivity:
+        """What a fit sees: states and derivatives ``[T, N]`` every ``dt``. The field, the weights
+        and the types stay here, as the ground truth."""
+        return RateActivity(self.x, self.dt, self.dxdt)
 
     def psi_true(self, x: torch.Tensor) -> torch.Tensor:
         """Each neuron's transfer function as a *sender* on ``x`` [M] -> ``[N, M]``.

@@ -21,6 +21,7 @@ import torch
 from scipy.optimize import brentq
 
 from .._device import resolve_device
+from ..data.rates import RateActivity
 from ..lowrank_dynamics import DTYPE, check_loadings, latent, latent_field
 
 
@@ -175,12 +176,14 @@ def _euler(step, state: torch.Tensor, duration: float, dt: float, record_every: 
 
 def simulate(m: torch.Tensor, n: torch.Tensor, x0: torch.Tensor, duration: float = 15.0, dt: float = 0.1,
              u: torch.Tensor | None = None, record_every: int = 1,
-             device: str | torch.device = "auto") -> torch.Tensor:
+             device: str | torch.device = "auto") -> RateActivity:
     """Euler-integrate the network from ``x0`` [B, N] for ``duration`` time constants.
 
-    ``u`` is a constant input, [N] or [B, N]. Returns activity ``[B, T, N]`` (each trial time-major;
-    frame 0 is ``x0``, then every ``record_every``-th step). Deterministic: randomness enters
-    through :func:`sample` and the initial state.
+    ``u`` is a constant input, [N] or [B, N]. Returns the recording: states ``x`` ``[B, T, N]``
+    (each trial time-major; frame 0 is ``x0``, then every ``record_every``-th step), ``dt`` the
+    time between frames (``dt * record_every``, in membrane time constants) and ``inputs`` (u on
+    every frame, or None). Deterministic: randomness enters through :func:`sample` and the
+    initial state.
     """
     check_loadings(m, n)
     dev = resolve_device(device)
@@ -191,7 +194,9 @@ def simulate(m: torch.Tensor, n: torch.Tensor, x0: torch.Tensor, duration: float
     if u is not None and drive.shape[-1] != m.shape[0]:
         raise ValueError(f"the input u must end in N={m.shape[0]}, got shape {tuple(drive.shape)}.")
     n_scaled = n / m.shape[0]
-    return _euler(lambda x: -x + (torch.tanh(x) @ n_scaled) @ m.T + drive, x0, duration, dt, record_every)
+    x = _euler(lambda x: -x + (torch.tanh(x) @ n_scaled) @ m.T + drive, x0, duration, dt, record_every)
+    inputs = None if u is None else (drive[:, None] if drive.dim() == 2 else drive).expand_as(x)
+    return RateActivity(x, dt * record_every, inputs=inputs)
 
 
 def simulate_latent(m: torch.Tensor, n: torch.Tensor, kappa0: torch.Tensor, duration: float = 30.0,
