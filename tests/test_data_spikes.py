@@ -1,6 +1,7 @@
 """SpikeTrain container: dense/sparse round trips, binning, splitting, validation."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -79,3 +80,41 @@ def test_correlation_rejects_silent_neurons():
     x[:, 2] = 0
     with pytest.raises(ValueError, match="constant activity"):
         stats.correlation_matrix(x)
+
+
+def test_from_spike_times_sorts_merges_duplicates_and_refuses_spikes_outside_the_recording():
+    times = np.array([0.0105, 0.0002, 0.0101, 0.0101, 0.5], dtype=np.float32)    # unsorted, one duplicate
+    units = np.array([1, 0, 1, 1, 2], dtype=np.int16)
+    train = SpikeTrain.from_spike_times(times, units, dt=1e-3, duration=1.0)
+    assert train.n_steps == 1000 and train.n_neurons == 3 and train.n_spikes == 5
+    dense = train.to_dense()
+    assert dense[10, 1] == 3 and dense[0, 0] == 1 and dense[500, 2] == 1        # same bin: counted, not dropped
+    assert train.bin(0.01).to_dense()[1, 1] == 3 == train.to_dense().sum(0)[1]
+    with pytest.raises(ValueError, match="after the end"):
+        SpikeTrain.from_spike_times(times, units, dt=1e-3, duration=0.4)
+    with pytest.raises(ValueError, match="before t_start"):
+        SpikeTrain.from_spike_times(times, units, dt=1e-3, t_start=0.001)
+    with pytest.raises(ValueError, match="return_inverse"):
+        SpikeTrain.from_spike_times([0.1], [-1])
+    with pytest.raises(ValueError, match="NaN"):
+        SpikeTrain.from_spike_times([float("nan")], [0])
+
+
+def test_the_constructor_refuses_unsorted_or_repeated_events_and_float_indices():
+    t, i, c = torch.tensor([3, 1]), torch.tensor([0, 0]), torch.tensor([1, 1])
+    with pytest.raises(ValueError, match="from_spike_times"):
+        SpikeTrain(t, i, c, 2, 10, 1e-3)
+    with pytest.raises(ValueError, match="from_spike_times"):
+        SpikeTrain(torch.tensor([1, 1]), i, c, 2, 10, 1e-3)
+    with pytest.raises(ValueError, match="integer tensor"):
+        SpikeTrain(torch.tensor([0.5]), torch.tensor([0]), torch.tensor([1]), 2, 10, 1e-3)
+    train = SpikeTrain(torch.tensor([1, 3], dtype=torch.int16), i, c.long(), 2, 10, 1e-3)
+    assert train.times.dtype == torch.int64 and train.counts.dtype == torch.int32
+    assert train.bin(2e-3).n_spikes == 2                                            # int64 counts: no dtype error
+
+
+def test_binning_then_splitting_keeps_every_piece_whole():
+    train = SpikeTrain.from_spike_times(torch.rand(200, generator=torch.Generator().manual_seed(0)),
+                                        torch.arange(200) % 4, dt=1e-4, duration=1.0)
+    pieces = train.split((0.8, 0.1, 0.1), bin_width=0.01)
+    assert [p.n_steps for p in pieces] == [80, 10, 10] and sum(p.n_spikes for p in pieces) == 200
