@@ -9,6 +9,7 @@ import torch
 from . import metrics
 from .data import stats
 from .data.spikes import SpikeTrain
+from .lowrank_dynamics import latent_field
 from .ring_geometry import aligned_rows, signed_offsets
 
 
@@ -201,4 +202,103 @@ def against_length(ax: plt.Axes, board, methods, datasets, lengths, key: str = "
         mean, sd = board.series(method, datasets, key)
         ax.errorbar(lengths, mean, yerr=sd, marker="o", capsize=3, label=method, **style)
     ax.set(xscale="log", xlabel="training data (s)")
+    return ax
+
+
+# -- rate models (assemblies, low-rank networks) -------------------------------------------------------
+def type_color(k: int, n_types: int = 10):
+    """Colour of neuron type ``k``: tab10 for up to 10 types, tab20 (cycled) beyond."""
+    cmap = plt.cm.tab10 if n_types <= 10 else plt.cm.tab20
+    return cmap(int(k) % cmap.N)
+
+
+def activity_image(ax: plt.Axes, x: torch.Tensor, dt: float, vmax: float = 10.0, title: str = "activity x") -> plt.Axes:
+    """States ``x`` [T, N] as an image, neurons down, time (frame * ``dt``) across."""
+    ax.imshow(x.T.cpu(), aspect="auto", cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+              extent=[0, (x.shape[0] - 1) * dt, x.shape[1], 0])
+    ax.set(title=title, xlabel="time", ylabel="neuron")
+    return ax
+
+
+def traces(ax: plt.Axes, x: torch.Tensor, dt: float, neurons, types=None, true: torch.Tensor | None = None,
+           title: str = "") -> plt.Axes:
+    """Traces of ``neurons`` from states ``x`` [T, N] against time, coloured by ``types`` [N]; with
+    ``true`` [T, N] (e.g. the simulated states a rollout ``x`` should follow) drawn thick in grey below."""
+    t = torch.arange(x.shape[0]) * dt
+    n_types = 10 if types is None else int(max(types)) + 1
+    for c, i in enumerate(neurons):
+        if true is not None:
+            ax.plot(t, true[:, i].cpu(), color="0.7", lw=2)
+        ax.plot(t, x[:, i].cpu(), lw=0.9, color=type_color(types[i] if types is not None else c, n_types))
+    ax.set(title=title, xlabel="time")
+    return ax
+
+
+def weights_scatter(ax: plt.Axes, true: torch.Tensor, learned: torch.Tensor, mask: torch.Tensor | None = None,
+                    max_points: int = 50_000, seed: int = 0, title: str = "") -> plt.Axes:
+    """Learned against true weights ``[N, N]`` over ``mask`` (default: off the diagonal), at most
+    ``max_points`` random entries, with the identity line; the title gives R^2 and slope."""
+    mask = ~torch.eye(true.shape[0], dtype=torch.bool) if mask is None else mask
+    t, w = true.cpu().double()[mask], learned.cpu().double()[mask]
+    r2, slope, _ = metrics.linear_fit(t, w)
+    keep = torch.randperm(len(t), generator=torch.Generator().manual_seed(seed))[:max_points]
+    ax.scatter(t[keep], w[keep], s=1, alpha=0.3, color="k", rasterized=True)
+    lim = float(t.abs().max())
+    ax.plot([-lim, lim], [-lim, lim], color="r", lw=0.8)
+    ax.set(xlabel="true $W_{ij}$", ylabel="learned $W_{ij}$ (simulator units)",
+           title=f"{title + ': ' if title else ''}$R^2$ = {r2:.3f}, slope = {slope:.3f}")
+    return ax
+
+
+def latents_by_type(ax: plt.Axes, latents: torch.Tensor, types: torch.Tensor, labels=None, title: str = "latents") -> plt.Axes:
+    """Learned latents ``[N, 2]`` coloured by true type ``[N]``; ``labels`` one legend entry per type
+    (default "type k"; no legend beyond 10 types)."""
+    latents, types = latents.detach().cpu(), types.cpu()
+    n_types = int(types.max()) + 1
+    for k in range(n_types):
+        label = (labels[k] if labels is not None else f"type {k + 1}") if n_types <= 10 else None
+        ax.scatter(*latents[types == k].T, s=4, color=type_color(k, n_types), label=label)
+    ax.set(title=title, xlabel="$a_1$", ylabel="$a_2$")
+    if n_types <= 10:
+        ax.legend(markerscale=3, fontsize=8)
+    return ax
+
+
+def curves_by_type(ax: plt.Axes, x: torch.Tensor, curves: torch.Tensor, types: torch.Tensor,
+                   true: torch.Tensor | None = None, every: int = 1, title: str = "") -> plt.Axes:
+    """Learned functions ``curves`` [N, M] on samples ``x`` [M] (every ``every``-th neuron), coloured
+    by type ``[N]``; ``true`` [K, M] the true functions, dashed grey on top."""
+    types, x = types.cpu(), x.cpu()
+    n_types = int(types.max()) + 1
+    for i in range(0, curves.shape[0], every):
+        ax.plot(x, curves[i], color=type_color(types[i], n_types), lw=0.4, alpha=0.4)
+    for curve in ([] if true is None else true):
+        ax.plot(x, curve, color="0.4", lw=1.5, ls="--")
+    ax.set(title=title, xlabel="x")
+    return ax
+
+
+def grid_image(ax: plt.Axes, values: torch.Tensor, title: str = "", vmin: float = 0.5, vmax: float = 1.5, **style):
+    """Values of neurons on a square grid ``[side^2]`` (row-major) as an image; returns the image."""
+    side = math.isqrt(values.numel())
+    if side * side != values.numel():
+        raise ValueError(f"values must fill a square grid, got {values.numel()} entries.")
+    im = ax.imshow(values.cpu().view(side, side), vmin=vmin, vmax=vmax, cmap=style.pop("cmap", "RdBu_r"), **style)
+    ax.set(title=title, xticks=[], yticks=[])
+    return im
+
+
+def flow_field(ax: plt.Axes, m: torch.Tensor, n: torch.Tensor, grid: torch.Tensor, trajectories=None,
+               radius: float | None = None, title: str = "", extent: float = 2.2) -> plt.Axes:
+    """Latent flow field F(kappa) of loadings ``m, n`` [N, 2] as arrows at ``grid`` [G, 2]; optional
+    latent ``trajectories`` [B, T, 2] and a dashed circle of ``radius`` (e.g. the mean-field ring)."""
+    f = latent_field(m, n, grid.to(m)).cpu()
+    ax.quiver(grid[:, 0], grid[:, 1], f[:, 0], f[:, 1], color="0.55", angles="xy", width=0.004)
+    for k in ([] if trajectories is None else trajectories.cpu()):
+        ax.plot(k[:, 0], k[:, 1], lw=0.7)
+    if radius is not None:
+        phi = torch.linspace(0, 2 * math.pi, 200)
+        ax.plot(radius * phi.cos(), radius * phi.sin(), "k--", lw=1, label="mean-field ring")
+    ax.set(title=title, xlabel=r"$\kappa_1$", ylabel=r"$\kappa_2$", aspect="equal", xlim=(-extent, extent),
+           ylim=(-extent, extent))
     return ax

@@ -26,8 +26,9 @@ def test_one_shared_type_fits_worse(glued):
     assert glued["w_r2_fixed_latents"] < glued["w_r2_adam"]
 
 
-def test_types_are_scored(glued):
-    assert 0.25 <= glued["type_accuracy"] <= 1.0
-    assert 0.25 <= glued["type_accuracy_hierarchical"] <= 1.0
-    assert 2 <= glued["type_k"] <= 10
-    assert 0.25 <= glued["type_accuracy_k4"] <= 1.0
+def test_types_are_in_the_latents_but_the_silhouette_merges_pairs(glued):
+    # measured at ci: K = 4 given, accuracy 1.000; the silhouette chose K = 2 (K-means and Ward), which
+    # merges the four types into their two tau-pairs: accuracy 0.500, the most two clusters can reach
+    assert glued["type_accuracy_k4"] > 0.95
+    assert 2 <= glued["type_k"] <= 4
+    assert glued["type_accuracy"] >= 0.45 and glued["type_accuracy_hierarchical"] >= 0.45

@@ -110,10 +110,14 @@ class AssemblyExperiment:
 GAMMAS = (1.0, 2.0, 4.0, 8.0)
 THETAS = (0.0, 0.0133, 0.0267, 0.040)   # "0-0.040" in Supp. Table 1: four evenly spaced leaks
 
-BASELINE = AssemblyExperiment("Baseline", "Fig. 2, Supp. 1-7", paper={"w_r2": 1.00, "w_slope": 0.99,
-                                                                       "type_accuracy": 1.00})
+# Fig. 2 and the text around it (rollouts of Supp. Fig. 2, fixed latents of Supp. Fig. 3, a new
+# network of Supp. Figs. 5-6); the SNR of Supp. Fig. 10's caption
+BASELINE = AssemblyExperiment("Baseline", "Fig. 2, Supp. 1-7", paper={
+    "w_r2": 1.00, "w_slope": 0.99, "type_accuracy": 1.00, "rollout_r2_400": 0.94, "rollout_slope_400": 1.00,
+    "rollout_r2_800": 0.36, "rollout_slope_800": 0.9, "w_r2_fixed_latents": 0.92, "w_slope_fixed_latents": 0.93,
+    "rollout_r2_400_new_network": 1.0})
 SPARSE = AssemblyExperiment("Sparse", "Supp. 8-9", density=0.05, zeta=1e-5, l1_warmup=0.5)
-HIGH_NOISE = AssemblyExperiment("High noise", "Supp. 10", noise_std=7.2)
+HIGH_NOISE = AssemblyExperiment("High noise", "Supp. 10", noise_std=7.2, paper={"snr_db": 10.0})
 LARGE_SCALE = AssemblyExperiment("Large scale", "Supp. 11", n_neurons=8000, noise_std=1.0, zeta=5e-5,
                                  l1_warmup=0.5, paper={"w_r2": 1.00, "w_slope": 1.00})
 MANY_TYPES = AssemblyExperiment("Many types", "Supp. 12", params=many_types(), paper={"type_accuracy": 0.99})

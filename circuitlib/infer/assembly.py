@@ -50,7 +50,7 @@ class AssemblyEstimator(ActivityModel):
     every ``refine_stride``-th frame after Adam (dense models only). ``callback(step, estimator)``
     runs after each of the ``log_every``-step blocks, with ``estimator.model`` the model so far.
 
-    Fitted: ``model`` (the AssemblyGNN), ``weights`` (its W, float64 CPU), ``training_log``,
+    Fitted: ``model`` (the AssemblyGNN), ``weights`` (its W, float64 CPU), ``latents``, ``training_log``,
     ``gain_leak`` [N, 2] (kappa_i, lambda_i of the refinement; None without it), ``dt`` of the
     fit's frames, ``validation_score`` (R^2 on ``validation``; None without it).
     """
@@ -165,13 +165,40 @@ class AssemblyEstimator(ActivityModel):
         _, dxdt = self._frames(activity)
         return r2_score(dxdt.cpu(), self.predict(activity))
 
-    def field(self, activity: RateActivity) -> torch.Tensor:
-        """The learned Omega*(p_i, t) ``[T, N]`` (CPU) at the frames of ``activity``; 1 off the grid."""
+    def field(self, times: torch.Tensor) -> torch.Tensor:
+        """The learned Omega*(p_i, t) ``[F, N]`` (CPU) at frame ``times`` [F] (the unit of ``dt``,
+        e.g. ``activity.times``); 1 off the grid."""
         self.check_fitted("field")
         if self.model.field is None:
             raise ValueError("this fit has no field; create the estimator with positions [N, 2] to learn one.")
         with torch.no_grad():
-            return self.model.field_at(self.scaled_times(activity.times)).cpu()
+            return self.model.field_at(self.scaled_times(times)).cpu()
+
+    @property
+    def latents(self) -> torch.Tensor:
+        """The learned latents a_i ``[N, latent_dim]`` (CPU), each neuron's "type"."""
+        self.check_fitted("latents")
+        return self.model.latents.detach().cpu()
+
+    def update_function(self, x: torch.Tensor) -> torch.Tensor:
+        """Each neuron's learned update kappa_i phi*(a_i, x) - lambda_i x on samples ``x`` [M] -> [N, M] (CPU)."""
+        self.check_fitted("update_function")
+        with torch.no_grad():
+            return self.model.update_curves(torch.as_tensor(x, dtype=torch.float32).to(self.device)).cpu()
+
+    def transfer_function(self, x: torch.Tensor, receivers: slice | None = None) -> torch.Tensor:
+        """The learned psi* minus its value at 0 on samples ``x`` [M]: per sender ``[N, M]``, or, when
+        psi* reads the receiver too, for ``receivers`` and every sender ``[R, N, M]`` (CPU)."""
+        self.check_fitted("transfer_function")
+        n, x = self.model.n_neurons, torch.as_tensor(x, dtype=torch.float32).to(self.device)
+        grid, zero = x[:, None].expand(-1, n), x.new_zeros(1, n)
+        with torch.no_grad():
+            if self.model.psi_input != "pair":
+                return (self.model.transfer(grid) - self.model.transfer(zero)).T.cpu()
+            if receivers is None:
+                raise ValueError("psi* depends on the receiver here: pass receivers (a slice of neurons).")
+            pair = self.model.pair_transfer
+            return (pair(grid, receivers) - pair(zero, receivers)).permute(1, 2, 0).cpu()
 
     def rollout(self, x0: torch.Tensor, n_steps: int, start: float = 0.0) -> torch.Tensor:
         """Euler-integrate the learned dynamics at the fit's ``dt`` from ``x0`` [N] (or [B, N]) at time
