@@ -24,7 +24,10 @@ def seeded(seed: int, device: torch.device | str = "cpu"):
     device = torch.device(device)
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, device_type="cuda" if devices else "cpu"):
-        torch.manual_seed(seed)
+        torch.random.default_generator.manual_seed(seed)      # not torch.manual_seed: that also
+        if devices:                                           # re-seeds every CUDA device, unforked
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
         yield torch.Generator(device=device).manual_seed(seed)
 
 

@@ -72,7 +72,7 @@ def test_free_glm_recovers_weights_and_chooses_a_penalty_on_validation(planted):
     glm = CouplingGLM("free", bin_width=1.0, kernel_length=20.0, n_bases=6, strength=[1e-2, 1e-4, 0.0])
     glm.fit(train[:16000], validation=train[16000:])
     assert [s for s, _ in glm.path] == [1e-2, 1e-4, 0.0]
-    assert glm.strength_ < 1e-2  # the strongest penalty shrinks w to nothing, validation rejects it
+    assert glm.chosen_strength < 1e-2  # the strongest penalty shrinks w to nothing, validation rejects it
     off = ~torch.eye(10, dtype=torch.bool)
     est = glm.weights.double()[off]
     assert torch.corrcoef(torch.stack([est, w[off]]))[0, 1] > 0.95
@@ -129,8 +129,8 @@ def test_full_resolution_fit_uses_the_trains_own_time_step():
 def test_self_history_kernels_are_fitted_per_neuron(planted):
     _, train, _ = planted
     glm = CouplingGLM("shared", bin_width=1.0, kernel_length=20.0, n_bases=6, self_history=True).fit(train)
-    assert glm.history.shape == (10, 20)
-    assert glm.history.abs().max() > 0
+    assert glm.self_history_kernels.shape == (10, 20)
+    assert glm.self_history_kernels.abs().max() > 0
 
 
 def test_angle_tuning_is_recovered_and_stretches_are_filtered_separately():

@@ -6,6 +6,7 @@ import torch
 
 from circuitlib import metrics
 from circuitlib.data.spikes import SpikeTrain
+from circuitlib.infer.base import NotFittedError
 from circuitlib.infer.ring_gnn import RingGNNNet, interpolate_ring_matrix, ring_interpolation
 from circuitlib.infer.ring_gnn_training import RingGNN
 from circuitlib.sim import ring
@@ -107,9 +108,9 @@ def test_fit_learns_beyond_the_mean_rate_and_keeps_its_best_state(tmp_path):
     x = train.bin(1e-3).to_dense()
     mean_rate = x.mean(0).clamp_min(1e-9)
     constant_nll = float((mean_rate - x * mean_rate.log()).mean())   # each neuron at its own mean rate
-    assert model.history[-1]["train_nll"] < 0.97 * constant_nll     # measured: 0.93
+    assert model.training_log[-1]["train_nll"] < 0.97 * constant_nll     # measured: 0.93
     assert (tmp_path / "best.pt").exists()
-    best = max(h["validation_bps"] for h in model.history)
+    best = max(h["validation_bps"] for h in model.training_log)
     assert model.score(val).mean == pytest.approx(best, abs=1e-6)
     untrained = RingGNN(epochs=1, lr=1e-12, message="sender", readout="mean", progress=False,
                         structure_bins=1000).fit(train)
@@ -148,8 +149,8 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="observed"):
         RingGNN(observed=[0, 1], progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
     with pytest.raises(ValueError, match="message"):
-        RingGNN(message="receiver", progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
-    with pytest.raises(ValueError, match="fit the model"):
+        RingGNN(message="receiver", progress=False)            # refused at construction, before any data
+    with pytest.raises(NotFittedError, match=r"call \.fit"):
         model.predict(torch.zeros(10, 5))
 
 

@@ -6,6 +6,16 @@ import torch
 from ..data.spikes import SpikeTrain
 
 
+def check_bin_width(bin_width: float | None, allow_none: bool = True) -> None:
+    """Raise ``ValueError`` unless ``bin_width`` is a positive number of seconds (or, with
+    ``allow_none``, None: keep a SpikeTrain's own dt)."""
+    if bin_width is None and allow_none:
+        return
+    if isinstance(bin_width, bool) or not isinstance(bin_width, (int, float)) or not bin_width > 0:
+        keep = " (or None to keep a SpikeTrain's own dt)" if allow_none else ""
+        raise ValueError(f"bin_width must be a positive number of seconds{keep}, got {bin_width!r}.")
+
+
 def _at_bin_width(train: SpikeTrain, bin_width: float | None) -> SpikeTrain:
     """``train`` re-binned to ``bin_width`` seconds (``None`` or its own ``dt``: unchanged)."""
     return train if bin_width is None or abs(bin_width - train.dt) < 1e-12 else train.bin(bin_width)

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn import MessagePassing
 
+from ..train import seeded
 from ._mlp import mlp
 
 PSI_INPUTS = ("x", "sender", "pair")
@@ -147,8 +148,7 @@ class AssemblyGNN(nn.Module):
             raise ValueError(f"latents must be a finite [N, latent_dim] = [{n_neurons}, {latent_dim}] tensor, "
                              f"got shape {tuple(latents.shape)}.")
         self.latents = nn.Parameter(latents.clone().float(), requires_grad=not fixed_latents)
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
+        with seeded(seed):
             self.phi = MLP(latent_dim + 1, hidden, n_layers)
             n_psi = {"x": 1, "sender": latent_dim + 1, "pair": 2 * latent_dim + 1}[psi_input]
             self.psi = MLP(n_psi, hidden, n_layers)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import torch
 
 from .._device import resolve_device
-from ._input import binned_counts
+from ._input import binned_counts, check_bin_width
+from .base import ConnectivityEstimator
 
 KINDS = ("pearson", "partial")
 
 
-class Correlation:
+class Correlation(ConnectivityEstimator):
     """Correlation matrix of spike counts in ``bin_width``-second bins as a connectivity estimate.
 
     After :meth:`fit`: ``weights`` ``[N, N]`` (float64, zero diagonal). Silent neurons have no
@@ -30,11 +31,13 @@ class Correlation:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
         if not 0.0 <= shrinkage < 1.0:
             raise ValueError(f"shrinkage must lie in [0, 1), got {shrinkage}.")
+        check_bin_width(bin_width)
         self.kind, self.bin_width, self.shrinkage = kind, bin_width, shrinkage
         self.device = resolve_device(device)
 
-    def fit(self, data) -> "Correlation":
-        """Estimate from a SpikeTrain or counts ``[T, N]`` already binned at ``bin_width``."""
+    def fit(self, data, validation=None) -> "Correlation":
+        """Estimate from a SpikeTrain or counts ``[T, N]`` already binned at ``bin_width``;
+        ``validation`` is accepted for the common interface and ignored (nothing is chosen)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float64)
         sd = x.std(0)
         if (sd == 0).any():

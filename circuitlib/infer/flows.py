@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .._device import resolve_device
+from ..train import run_steps, seeded
+from .base import NotFittedError
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,11 @@ def _as_2d(name: str, a, rows: int | None = None) -> torch.Tensor:
 
 
 class ConditionalFlow:
-    """p(z | c) for ``z`` in R^dim, ``c`` in R^cond_dim (``cond_dim = 0``: an unconditional p(z))."""
+    """p(z | c) for ``z`` in R^dim, ``c`` in R^cond_dim (``cond_dim = 0``: an unconditional p(z)).
+
+    After :meth:`fit`: ``training_log`` (one dict per Adam step: ``step``, ``loss``) and the
+    standardisation ``z_mean``, ``z_std`` (and ``c_mean``, ``c_std``) ``[dim]`` / ``[cond_dim]``.
+    """
 
     def __init__(self, dim: int, cond_dim: int = 0, config: FlowConfig = FlowConfig(), seed: int = 0,
                  device: str | torch.device = "auto"):
@@ -64,8 +69,8 @@ class ConditionalFlow:
             raise ValueError(f"need dim >= 1 and cond_dim >= 0, got {dim} and {cond_dim}.")
         self.dim, self.cond_dim, self.config, self.seed = dim, cond_dim, config, seed
         self.device = resolve_device(device)
-        torch.manual_seed(seed)
-        self.net = _mlp(dim + 1 + cond_dim, dim, config).to(self.device)
+        with seeded(seed):
+            self.net = _mlp(dim + 1 + cond_dim, dim, config).to(self.device)
 
     def _cond(self, c, rows: int) -> torch.Tensor:
         if self.cond_dim == 0:
@@ -86,7 +91,7 @@ class ConditionalFlow:
         return ((self.velocity((1 - t) * z0 + t * z1, t, c) - (z1 - z0)) ** 2).sum(1).mean()
 
     def fit(self, z, c=None, progress: bool = False) -> "ConditionalFlow":
-        """Train on samples ``z`` [S, dim] (with conditions ``c`` [S, cond_dim]). Sets ``losses_``."""
+        """Train on samples ``z`` [S, dim] (with conditions ``c`` [S, cond_dim]). Sets ``training_log``."""
         z = _as_2d("z", z).to(self.device)
         if z.shape[1] != self.dim:
             raise ValueError(f"z must have {self.dim} columns, got {z.shape[1]}.")
@@ -98,22 +103,20 @@ class ConditionalFlow:
         gen = torch.Generator(device=self.device).manual_seed(self.seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.config.steps)
-        self.losses_ = []
-        for _ in tqdm(range(self.config.steps), disable=not progress, desc="flow matching"):
+
+        def step_loss(_):
             idx = torch.randint(len(z), (min(self.config.batch, len(z)),), generator=gen, device=self.device)
-            loss = self.loss(z[idx], c[idx], gen)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            self.losses_.append(loss.item())
+            return self.loss(z[idx], c[idx], gen), {}
+
+        self.training_log = run_steps(step_loss, opt, self.config.steps, sched, progress=progress,
+                                      desc="flow matching", log_every=1)
         return self
 
     @torch.no_grad()
     def sample(self, n_samples: int | None = None, c=None, seed: int = 0) -> torch.Tensor:
         """Draw ``[S, dim]`` float32 samples: ``n_samples`` of p(z), or one per row of ``c`` for p(z | c)."""
         if not hasattr(self, "z_mean"):
-            raise ValueError("the flow is not trained; call fit(z, c) first.")
+            raise NotFittedError("the flow is not trained yet: call .fit(z, c) before .sample.")
         rows = len(c) if self.cond_dim else n_samples
         if rows is None or rows < 1:
             raise ValueError("give n_samples >= 1 (unconditional flow) or a condition c [S, cond_dim].")

@@ -34,7 +34,8 @@ import torch.nn.functional as F
 from .._device import resolve_device
 from ..metrics import BitsPerSpike, bits_per_spike
 from ..ring_geometry import ring_offsets
-from ._input import binned_angles, binned_counts
+from ._input import binned_angles, binned_counts, check_bin_width
+from .base import ActivityModel
 
 COUPLINGS = ("shared", "free")
 LINKS = ("exp", "softplus")
@@ -73,7 +74,7 @@ def causal_filter(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return F.conv1d(padded, kernels.flip(1)[:, None, :])[:, :, :-1].transpose(0, 1).contiguous()
 
 
-class CouplingGLM:
+class CouplingGLM(ActivityModel):
     """Poisson GLM with a shared coupling kernel; see the module docstring for the model.
 
     Parameters: ``coupling`` ("shared" | "free"), ``bin_width`` (s; None keeps a SpikeTrain's own
@@ -84,9 +85,9 @@ class CouplingGLM:
     theta), ``device``, ``dtype``.
 
     After :meth:`fit`: ``weights`` ``[N, N]`` (row = receiver), ``kernel`` ``[L]`` (peak +1),
-    ``bias`` ``[N]``, ``history`` ``[N, L]`` or None, ``tuning`` ``[N, 2K]`` (cos, sin of each
-    harmonic) or None, ``n_iter``, ``converged``, ``train_loss``,
-    ``strength_`` (the one used) and ``path`` (``[(strength, validation bits/spike), ...]``).
+    ``bias`` ``[N]``, ``self_history_kernels`` ``[N, L]`` or None, ``tuning`` ``[N, 2K]`` (cos, sin
+    of each harmonic) or None, ``n_iter``, ``converged``, ``train_loss``, ``chosen_strength`` (the
+    penalty strength used) and ``path`` (``[(strength, validation bits/spike), ...]``).
     """
 
     def __init__(self, coupling: str = "shared", *, bin_width: float | None = 1e-3, kernel_length: float = 0.02,
@@ -102,8 +103,13 @@ class CouplingGLM:
             raise ValueError(f"strength must be >= 0 (or a non-empty sequence of such), got {strength!r}.")
         if coupling == "shared" and max(strengths) > 0:
             raise ValueError("the shared-profile GLM has N-1 parameters and no penalty; use strength=0.")
-        if kernel_length <= 0 or max_iter < 1 or theta_harmonics < 0:
-            raise ValueError("kernel_length must be positive, max_iter >= 1 and theta_harmonics >= 0.")
+        if kernel_length <= 0 or max_iter < 1 or theta_harmonics < 0 or n_bases < 1:
+            raise ValueError(f"need kernel_length > 0 s, max_iter >= 1, theta_harmonics >= 0 and n_bases >= 1; got "
+                             f"{kernel_length}, {max_iter}, {theta_harmonics}, {n_bases}.")
+        check_bin_width(bin_width)
+        if bin_width is not None and round(kernel_length / bin_width) < n_bases:
+            raise ValueError(f"the kernel spans {round(kernel_length / bin_width)} bins, fewer than n_bases={n_bases}; "
+                             "use fewer bases or a longer kernel_length.")
         self.theta_harmonics = theta_harmonics
         self.coupling, self.bin_width, self.kernel_length = coupling, bin_width, kernel_length
         self.n_bases, self.link, self.self_history, self.penalty = n_bases, link, self_history, penalty
@@ -111,7 +117,7 @@ class CouplingGLM:
         self.max_iter, self.device, self.dtype = max_iter, resolve_device(device), dtype
 
     # -- model --------------------------------------------------------------------------------
-    def _weights(self, n: int) -> torch.Tensor:
+    def _coupling(self, n: int) -> torch.Tensor:
         if self.coupling == "free":
             return self._w * self._off_diag
         profile = torch.cat([self._w.new_zeros(1), self._w])  # offset 0 (self) is not coupled
@@ -143,7 +149,7 @@ class CouplingGLM:
         k, n, t = y.shape
         flat = y.reshape(k, n * t)
         u = (self._z / (self._basis @ self._z).norm()) @ flat  # (f * x_j)(t) for every j, f = Bz/||Bz||
-        eta = self._b[:, None] + self._weights(n) @ u.view(n, t)
+        eta = self._b[:, None] + self._coupling(n) @ u.view(n, t)
         if self._c is not None:
             eta = eta + torch.einsum("nk,knt->nt", self._c, y)
         if self._a is not None:
@@ -198,7 +204,7 @@ class CouplingGLM:
     # -- public API -----------------------------------------------------------------------------
     def fit(self, data, validation=None) -> "CouplingGLM":
         """Fit to ``data`` (SpikeTrain, counts ``[T, N]`` or a list of stretches); ``validation``
-        (the same kinds) picks the penalty."""
+        (the same kinds) picks the penalty strength (needed when several are given)."""
         first = data[0] if isinstance(data, (list, tuple)) and data else data
         self._dt = self.bin_width if self.bin_width is not None else getattr(first, "dt", None)
         if self._dt is None:
@@ -212,11 +218,11 @@ class CouplingGLM:
         for strength in self.strengths:  # strongest first; each fit starts where the last ended
             n_iter, loss = self._minimise(xt, y, strength)
             if validation is not None:
-                self.path.append((strength, self.score(validation).mean))
+                self.path.append((strength, self._score(validation).mean))
             score = self.path[-1][1] if validation is not None else -loss
             if best is None or score > best[0]:
                 best = (score, strength, n_iter, loss, [p.detach().clone() for p in self._params()])
-        _, self.strength_, self.n_iter, self.train_loss, saved = best
+        _, self.chosen_strength, self.n_iter, self.train_loss, saved = best
         with torch.no_grad():
             for p, v in zip(self._params(), saved):
                 p.copy_(v)
@@ -231,14 +237,15 @@ class CouplingGLM:
             f = f / f.norm()
             peak = f[f.abs().argmax()]
             self.kernel = f / peak
-            self.weights = self._weights(self._b.shape[0]) * peak
+            self.weights = self._coupling(self._b.shape[0]) * peak
             self.bias = self._b.detach().clone()
-            self.history = None if self._c is None else self._c @ self._basis.T
+            self.self_history_kernels = None if self._c is None else self._c @ self._basis.T
             self.tuning = None if self._a is None else self._a.detach().clone()
 
     def predict(self, data) -> torch.Tensor:
         """Expected spike counts per bin ``[T, N]`` (history before the first bin of a recording or
         stretch is taken as empty; stretches are joined)."""
+        self.check_fitted("predict")
         return self._rates(*self._inputs(data))
 
     def _rates(self, xt: torch.Tensor, inputs: tuple) -> torch.Tensor:
@@ -249,5 +256,10 @@ class CouplingGLM:
 
     def score(self, data) -> BitsPerSpike:
         """Held-out bits per spike (Yoon 2025, Eq. 19) of the fitted model on ``data``."""
+        self.check_fitted("score")
+        return self._score(data)
+
+    def _score(self, data) -> BitsPerSpike:
+        """:meth:`score` of the current parameters (also while :meth:`fit` chooses the penalty)."""
         xt, inputs = self._inputs(data)
         return bits_per_spike(xt.T, self._rates(xt, inputs).clamp_min(1e-12))

@@ -60,6 +60,16 @@ PATHS = ("dense", "edges")
 READOUTS = ("flatten", "mean")
 
 
+def check_options(message: str, update: str, readout: str, path: str, ring_prior: int) -> None:
+    """Raise ``ValueError`` naming the allowed values unless the architecture options are valid."""
+    for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
+                                 ("readout", readout, READOUTS), ("path", path, PATHS)):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
+    if ring_prior < 0:
+        raise ValueError(f"ring_prior is a number of harmonics >= 0, got {ring_prior}.")
+
+
 def ring_interpolation(n: int, observed: torch.Tensor, positions: torch.Tensor | None = None,
                        ring_size: int | None = None) -> torch.Tensor:
     """[n, N_obs] matrix mapping observed neurons' features to all n nodes of a ring.
@@ -202,12 +212,7 @@ class RingGNNNet(nn.Module):
                  positions: torch.Tensor | None = None, ring_size: int | None = None,
                  w_residual: bool = False, ring_prior: int = 0, ring_distance: bool = False):
         super().__init__()
-        for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
-                                     ("readout", readout, READOUTS), ("path", path, PATHS)):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
-        if ring_prior < 0:
-            raise ValueError(f"ring_prior is a number of harmonics >= 0, got {ring_prior}.")
+        check_options(message, update, readout, path, ring_prior)
         if width < 1 or stride < 1 or structure_length < width:
             raise ValueError(f"need width >= 1, stride >= 1 and structure_length >= width bins; got "
                              f"{width}, {stride}, {structure_length}.")

@@ -33,12 +33,13 @@ import torch
 
 from .._device import resolve_device
 from ..metrics import BitsPerSpike, bits_per_spike
-from ..train import EarlyStopping, run_steps, seed_everything
-from ._input import binned_angles, binned_counts
-from .ring_gnn import RingGNNNet
+from ..train import EarlyStopping, run_steps, seeded
+from ._input import binned_angles, binned_counts, check_bin_width
+from .base import ActivityModel
+from .ring_gnn import RingGNNNet, check_options
 
 
-class RingGNN:
+class RingGNN(ActivityModel):
     """Structure-learning + spike-prediction GNN (Yoon 2025) with the options of :class:`RingGNNNet`.
 
     ``n_positions`` ring positions, of which the data's columns sit at ``observed`` (default: all,
@@ -50,6 +51,10 @@ class RingGNN:
     since w's entries are O(10), penalty ``residual_l2`` x mean R^2); ``ring_prior`` K and
     ``ring_distance`` are the labelled ring prior of :class:`RingGNNNet`. ``predict_window``: bins
     per forward pass when predicting (the GRU state is carried exactly between passes).
+
+    After :meth:`fit`: ``weights`` [n_positions, n_positions], ``net`` (the trained
+    :class:`RingGNNNet`), ``training_log`` (one dict per epoch: ``epoch``, ``train_nll`` and, with
+    validation data, ``validation_bps``), ``width`` (encoder width l, bins) and ``unused_bins``.
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
@@ -67,6 +72,15 @@ class RingGNN:
             raise ValueError("need epochs, window, streams, predict_window >= 1, lr > 0 and 0 < decay <= 1.")
         if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
             raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, so it needs w_residual=True.")
+        if not tau > 0 or min(channels, embed_dim, hidden, patience) < 1 or identity_dim < 0 or residual_lr <= 0:
+            raise ValueError(f"need tau > 0 s, channels, embed_dim, hidden, patience >= 1, identity_dim >= 0 and "
+                             f"residual_lr > 0; got {tau}, {channels}, {embed_dim}, {hidden}, {patience}, "
+                             f"{identity_dim}, {residual_lr}.")
+        if (structure_bins is not None and structure_bins < 1) or (piece_bins is not None and piece_bins < 1):
+            raise ValueError(f"structure_bins and piece_bins are numbers of bins >= 1 (or None), got "
+                             f"{structure_bins} and {piece_bins}.")
+        check_bin_width(bin_width)
+        check_options(message, update, readout, path, ring_prior)
         self.structure_bins = structure_bins
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message, identity_dim=identity_dim,
                        update=update, readout=readout, path=path, own_history=own_history,
@@ -129,7 +143,8 @@ class RingGNN:
 
     def fit(self, data, validation=None) -> "RingGNN":
         """Train on ``data`` (SpikeTrain, counts [T, N_obs], or a list of SpikeTrains: stretches
-        between gaps); ``validation`` (same kinds) drives early stopping."""
+        between gaps); ``validation`` (same kinds) drives early stopping. Torch's global RNG is
+        seeded from ``seed`` for the fit only and left as it was."""
         first_part = data[0] if isinstance(data, (list, tuple)) and data else data
         width, stride = self._bins(first_part)
         x, xs, ths, self.unused_bins = self._pieces(data, width)
@@ -138,12 +153,19 @@ class RingGNN:
         if observed.shape != (n_obs,):
             raise ValueError(f"observed must give a ring position for each of the {n_obs} recorded neurons.")
         n = self.n_positions or n_obs
-        seed_everything(self.seed)
         excerpt = x.shape[0] if self.structure_bins is None else min(self.structure_bins, x.shape[0])
         if excerpt < width:
             raise ValueError(f"structure_bins={excerpt} is shorter than the encoder width ({width} bins).")
-        self.net = RingGNNNet(n, observed, width, stride, excerpt, **self.hp).to(self.device)
-        self.width = width
+        with seeded(self.seed, self.device):
+            self._train(x, xs, ths, RingGNNNet(n, observed, width, stride, excerpt, **self.hp), excerpt, validation)
+        return self
+
+    def _train(self, x: torch.Tensor, xs: torch.Tensor, ths: torch.Tensor | None, net: RingGNNNet, excerpt: int,
+               validation) -> None:
+        """Train ``net`` on the pieces ``xs`` [P, N_obs, L] (angles ``ths`` [P, L] or None) of the
+        recording ``x`` [T, N_obs]; sets ``net``, ``training_log`` and ``weights``."""
+        self.net = net.to(self.device)
+        self.width = width = net.width
         fixed = self.hp["readout"] == "flatten"              # f_out is tied to one excerpt: the first
         self._x_struct = x_struct = x.T[:, :excerpt].contiguous() if fixed else x.T.contiguous()
         starts = list(range(width, xs.shape[-1], self.window))   # first target bin of each window
@@ -155,7 +177,7 @@ class RingGNN:
                                lr=self.lr)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, self.decay)
         stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
-        self.history, carry = [], {}
+        self.training_log, carry = [], {}
 
         def structure():
             first = int(torch.randint(0, x_struct.shape[1] - excerpt + 1, (1,)))
@@ -186,16 +208,15 @@ class RingGNN:
             sched.step()
             record = {"epoch": epoch + 1, "train_nll": hist[-1]["nll"]}
             if validation is not None:
-                record["validation_bps"] = self.score(validation).mean
-            self.history.append(record)
+                record["validation_bps"] = self._score(validation).mean
+            self.training_log.append(record)
             if validation is not None and stopper.step(record["validation_bps"]):
                 break
         if validation is not None:
             stopper.restore()
         self.net.eval()
         with torch.no_grad():
-            self.weights = self.net.connectivity(x_struct).cpu()
-        return self
+            self.weights = self.net.connectivity(x_struct)
 
     def _penalty(self, w: torch.Tensor) -> torch.Tensor:
         out = self.w_l1 * w.abs().mean()
@@ -205,18 +226,22 @@ class RingGNN:
     def predict(self, data) -> torch.Tensor:
         """Expected counts [T - l, N_obs] for bins l.. of ``data`` (the first l bins are history).
         For a list of stretches: each run separately (stretches of <= l bins give nothing), joined."""
+        self.check_fitted("predict")
         return self._run(data)[1]
 
     def score(self, data) -> BitsPerSpike:
         """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data`` (or a list of stretches, pooled),
         from bin l of each on."""
+        self.check_fitted("score")
+        return self._score(data)
+
+    def _score(self, data) -> BitsPerSpike:
+        """:meth:`score` of the current network (also between epochs of :meth:`fit`)."""
         counts, rates = self._run(data)
         return bits_per_spike(counts, rates.clamp_min(1e-12))
 
     def _run(self, data) -> tuple[torch.Tensor, torch.Tensor]:
         """Counts and expected counts [T - l, N_obs] from bin l on (stretches: each, joined)."""
-        if not hasattr(self, "net"):
-            raise ValueError("fit the model before predicting.")
         runs = [self._data(data)] if not isinstance(data, (list, tuple)) else [
             (x, theta) for x, theta in (self._data(d, stretch=True) for d in data) if x.shape[0] > self.width]
         if not runs:

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from .._device import resolve_device
-from ._input import binned_counts
+from ._input import binned_counts, check_bin_width
+from .base import ConnectivityEstimator
 
 _EPS = 1e-12
 
@@ -40,7 +41,7 @@ def reconstruct(w: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return sum(w[:, :, lag] @ _delay(h, lag) for lag in range(w.shape[2]))
 
 
-class SeqNMF:
+class SeqNMF(ConnectivityEstimator):
     """seqNMF with the paper's settings (``lam=0.001``, ``lags=2``) on counts in ``bin_width`` bins.
 
     After :meth:`fit`: ``templates`` ``[N, K, L]``, ``activations`` ``[K, T]``, ``weights`` ``[N, N]``
@@ -53,7 +54,8 @@ class SeqNMF:
             raise ValueError(f"need n_components >= 1 and lags >= 2 (E pairs lag 0 with lag 1), "
                              f"got {n_components} and {lags}.")
         if lam < 0 or n_iter < 1:
-            raise ValueError("lam must be >= 0 and n_iter >= 1.")
+            raise ValueError(f"lam must be >= 0 and n_iter >= 1, got {lam} and {n_iter}.")
+        check_bin_width(bin_width)
         self.n_components, self.lags, self.lam, self.bin_width = n_components, lags, lam, bin_width
         self.n_iter, self.seed, self.device = n_iter, seed, resolve_device(device)
 
@@ -62,8 +64,9 @@ class SeqNMF:
         width = 2 * self.lags - 1
         return F.avg_pool1d(a[:, None], width, stride=1, padding=self.lags - 1, count_include_pad=True)[:, 0] * width
 
-    def fit(self, data) -> "SeqNMF":
-        """Factorise a SpikeTrain or counts ``[T, N]`` (binned at ``bin_width``)."""
+    def fit(self, data, validation=None) -> "SeqNMF":
+        """Factorise a SpikeTrain or counts ``[T, N]`` (binned at ``bin_width``); ``validation`` is
+        accepted for the common interface and ignored (nothing is chosen on held-out data)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float64).T.contiguous()  # [N, T]
         n, t = x.shape
         k, L = self.n_components, self.lags

@@ -1,8 +1,8 @@
 r"""Tensor component analysis (Williams et al. 2018) as the connectivity proxy of Yoon (2025, App. C.2).
 
 One continuous recording is cut into K equal segments used as trials. Spike counts are smoothed by an
-exponentially weighted moving average and stacked into ``X`` ``[N, T, K]``, which CP-ALS factorises
-into R rank-one components
+exponentially weighted moving average and stacked into ``X`` ``[N, T, K]``, which CP-ALS
+(:func:`tensorly.decomposition.parafac`) factorises into R rank-one components
 
 .. math::  X_{ntk} \approx \sum_r a^{(r)}_n\, u^{(r)}_t\, v^{(r)}_k .
 
@@ -18,10 +18,13 @@ from __future__ import annotations
 import math
 
 import scipy.signal
+import tensorly as tl
 import torch
+from tensorly.decomposition import parafac
 
 from .._device import resolve_device
-from ._input import binned_counts
+from ._input import binned_counts, check_bin_width
+from .base import ConnectivityEstimator
 
 
 def exponential_smoothing(x: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -36,41 +39,32 @@ def _sign_of_sum(f: torch.Tensor) -> torch.Tensor:
     return torch.where(s == 0, torch.ones_like(s), s)
 
 
-def _khatri_rao(b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Column-wise Kronecker product ``[J * K, R]`` of ``b`` ``[J, R]`` and ``c`` ``[K, R]`` (row j*K + k)."""
-    return (b[:, None, :] * c[None, :, :]).reshape(-1, b.shape[1])
-
-
 def cp_als(x: torch.Tensor, rank: int, n_iter: int, tol: float, gen: torch.Generator) -> tuple[list[torch.Tensor], int]:
-    """CP decomposition of a 3-way tensor ``x`` ``[I, J, K]`` by alternating least squares.
+    """CP decomposition of a 3-way tensor ``x`` ``[I, J, K]`` by alternating least squares
+    (:func:`tensorly.decomposition.parafac`, on tensorly's PyTorch backend, so on ``x``'s device).
 
-    Each step solves one factor exactly: ``A = X_(1) (B kr C) (B'B * C'C)^-1`` and likewise for B, C,
-    with the unfoldings ``X_(m)`` made once so every step is one matrix product. Returns the factors
-    ``[A [I, R], B [J, R], C [K, R]]`` and the number of sweeps run (stops when the relative change
-    of the fit error falls below ``tol``).
+    Starts from factors uniform in [0, 1) drawn from ``gen``; stops after ``n_iter`` sweeps or once
+    the relative fit error ``||X - Xhat|| / ||X||`` changes by less than ``tol * error`` between
+    sweeps. Returns the factors ``[A [I, R], B [J, R], C [K, R]]`` and the number of sweeps run.
     """
-    factors = [torch.rand(s, rank, generator=gen, dtype=x.dtype).to(x.device) for s in x.shape]
-    unfolded = [x.reshape(x.shape[0], -1), x.permute(1, 0, 2).reshape(x.shape[1], -1),
-                x.permute(2, 0, 1).reshape(x.shape[2], -1)]  # X_(m): mode m by the other two, in order
-    norm2, last = float((x**2).sum()), math.inf
-    for sweep in range(1, n_iter + 1):
-        for m in range(3):
-            p, q = [factors[o] for o in range(3) if o != m]
-            mttkrp = unfolded[m] @ _khatri_rao(p, q)
-            factors[m] = torch.linalg.lstsq((p.T @ p) * (q.T @ q), mttkrp.T).solution.T
-        # ||X - Xhat||^2 = ||X||^2 - 2 <X, Xhat> + ||Xhat||^2, from the last step's products
-        a, b, c = factors
-        inner = float((mttkrp * factors[2]).sum())
-        model2 = float(((a.T @ a) * (b.T @ b) * (c.T @ c)).sum())
-        err = math.sqrt(max(norm2 - 2 * inner + model2, 0.0) / norm2)
-        if abs(last - err) < tol * max(err, 1e-12):
-            break
-        last = err
-    return factors, sweep
+    init = [torch.rand(s, rank, generator=gen, dtype=x.dtype).to(x.device) for s in x.shape]
+    errors = []
+
+    def converged(_, error) -> bool:
+        errors.append(float(error))     # called once before the first sweep, then after each
+        return len(errors) > 2 and abs(errors[-2] - errors[-1]) < tol * max(errors[-1], 1e-12)
+
+    with tl.backend_context("pytorch", local_threadsafe=True):   # tensorly's own (absolute) test is off:
+        _, factors = parafac(x, rank, n_iter_max=n_iter, init=(None, init), tol=1e-300, callback=converged)
+    return list(factors), len(errors) - 1
 
 
-class TCA:
+class TCA(ConnectivityEstimator):
     """TCA with ``n_segments`` (K = 10 in the paper) trials and rank ``rank`` on smoothed counts.
+
+    Hyper-parameters: ``rank`` R, ``n_segments`` K, ``bin_width`` (s), ``smoothing`` (the moving
+    average's time constant, s; 0 = none), ``n_iter`` (ALS sweeps at most), ``tol`` (relative change
+    of the fit error that stops ALS), ``seed`` (the starting factors), ``device``.
 
     After :meth:`fit`: ``neuron_factors`` ``[N, R]``, ``time_factors`` ``[T, R]``,
     ``segment_factors`` ``[K, R]``, ``weights`` ``[N, N]`` (the interaction matrix E),
@@ -84,11 +78,15 @@ class TCA:
             raise ValueError(f"rank, n_segments and n_iter must be >= 1, got {rank}, {n_segments}, {n_iter}.")
         if smoothing < 0:
             raise ValueError(f"smoothing is a time constant in seconds (>= 0), got {smoothing}.")
+        if tol < 0:
+            raise ValueError(f"tol is a relative change of the fit error (>= 0), got {tol}.")
+        check_bin_width(bin_width, allow_none=False)      # the smoothing filter is set in bins
         self.rank, self.n_segments, self.bin_width, self.smoothing = rank, n_segments, bin_width, smoothing
         self.n_iter, self.tol, self.seed, self.device = n_iter, tol, seed, resolve_device(device)
 
-    def fit(self, data) -> "TCA":
-        """Factorise a SpikeTrain or counts ``[T, N]`` (binned at ``bin_width``)."""
+    def fit(self, data, validation=None) -> "TCA":
+        """Factorise a SpikeTrain or counts ``[T, N]`` (binned at ``bin_width``); ``validation`` is
+        accepted for the common interface and ignored (TCA has nothing to choose on held-out data)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float64)
         seg = x.shape[0] // self.n_segments
         if seg < 2:
