@@ -1,20 +1,34 @@
-"""Chapter 9 at SCALE=ci: every experiment runs and glues the numbers its reading cites."""
-import math
-
+"""Chapter 9 at SCALE=ci (60 neurons, 3,000 frames, 150 Adam steps per fit): every experiment runs;
+its numbers are pinned where they were measured. The quick-scale readings are the book build's."""
 import pytest
 
 pytestmark = pytest.mark.chapter
 
 
-def test_every_experiment_reports_its_number(glued):
-    for key in ("w_r2_sparse_100", "w_r2_sparse_20", "w_r2_sparse_05", "w_r2_sparse_varying_05", "w_r2_noise",
-                "w_slope_noise", "type_accuracy_32", "w_r2_large", "w_r2_frames_fewest", "w_r2_frames_most",
-                "w_r2_frames_adam_fewest", "w_r2_frames_adam_most", "rollout_r2_new_network"):
-        assert math.isfinite(glued[key]), key
-    assert 0 <= glued["type_accuracy_32"] <= 1 and glued["type_k_32"] >= 2
-    assert 0 < glued["share_varying_05"] <= 1
-    assert glued["frames_fewest"] < glued["frames_most"]
+def test_sparser_networks_learn_more_slowly_per_step(glued):
+    # measured at ci: Adam's W R^2 0.060 dense, 0.040 at 20 %, 0.026 at 5 %; 40 % of the senders vary at
+    # 5 %, and over them R^2 is 0.065
+    assert glued["w_r2_sparse_100"] > glued["w_r2_sparse_20"] > glued["w_r2_sparse_05"]
+    assert glued["w_r2_sparse_100"] == pytest.approx(0.060, abs=0.03)
+    assert glued["share_varying_05"] == pytest.approx(0.40, abs=0.1)
+    assert glued["w_r2_sparse_varying_05"] > glued["w_r2_sparse_05"]
 
 
-def test_the_noise_level_is_measured(glued):
-    assert 0 < glued["snr_noise_db"] < 80
+def test_noise_level_and_recovery_under_noise(glued):
+    # measured at ci: 16.8 dB; W R^2 0.738, slope 1.01 after least squares
+    assert glued["snr_noise_db"] == pytest.approx(16.8, abs=1.5)
+    assert glued["w_r2_noise"] > 0.6
+    assert 0.85 < glued["w_slope_noise"] < 1.15
+
+
+def test_many_types_size_and_length(glued):
+    # measured at ci: 32 types from 96 neurons, K = 35, accuracy 0.354 (chance is about 1/32);
+    # N = 60 with state noise: R^2 0.539; Adam R^2 0.009 with 500 frames and 0.060 with 3,000
+    assert glued["type_accuracy_32"] > 0.25 and 20 <= glued["type_k_32"] <= 40
+    assert glued["w_r2_large"] > 0.4 and glued["n_large"] == 60
+    assert glued["w_r2_frames_adam_most"] > 3 * glued["w_r2_frames_adam_fewest"]
+
+
+def test_new_network_rollout_at_ci_does_not_track_yet(glued):
+    # measured at ci: R^2 0.004 at 400 steps (150 Adam steps learn too little; quick scale is the reading's)
+    assert glued["rollout_r2_new_network"] == pytest.approx(0.004, abs=0.05)

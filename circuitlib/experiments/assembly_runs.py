@@ -201,3 +201,22 @@ def beside_paper(rows, scale: str) -> str:
     read from ``experiment.paper[key]`` ("–" where the paper gives none)."""
     return markdown_table(["", f"ours ({scale})", "paper"],
                           [(label, ours, exp.paper.get(key)) for label, ours, exp, key in rows], [".3f", ".3f", ".2f"])
+
+
+def condition_number(sim: AssemblyActivity) -> float:
+    """Condition number of the regression for W with the true psi: of tanh(x) [T, N] over frames."""
+    return float(torch.linalg.cond(torch.tanh(sim.x.double())).cpu())
+
+
+def varying_senders(sim: AssemblyActivity, threshold: float = 0.05) -> torch.Tensor:
+    """Senders ``[N]`` (bool) whose output tanh(x_j) varies over the recording (sd > ``threshold``):
+    only their outgoing weights can be told apart from a constant input to their targets."""
+    return torch.tanh(sim.x.double()).std(0).cpu() > threshold
+
+
+def r2_varying_senders(run: AssemblyFit, threshold: float = 0.05) -> tuple[float, float]:
+    """R^2 of Adam's W over the columns of :func:`varying_senders` (diagonal excluded), and their share."""
+    keep = varying_senders(run.sim, threshold)
+    n = keep.numel()
+    return w_scores(run.sim, run.adam_weights, keep[None, :].expand(n, n) & ~torch.eye(n, dtype=torch.bool))[0], \
+        float(keep.double().mean())
