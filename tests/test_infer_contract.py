@@ -1,0 +1,168 @@
+"""Every connectivity method honours the contract of :mod:`circuitlib.infer.base`, checked over one
+registry of small configurations (as dynamax tests every model through one CONFIGS table).
+
+A registry entry gives the method, constructor keyword arguments small enough to fit in a fraction
+of a second, one hyper-parameter value that construction must refuse, and factories for the data:
+``data(n)`` a fit-ready recording of ``n`` neurons, ``nan_data()`` and ``misshaped_data()`` inputs
+that ``fit`` (and ``score`` / ``predict``) must refuse with a ``ValueError``.
+"""
+import inspect
+import random
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+
+import circuitlib.infer as infer
+from circuitlib.infer import (TCA, ActivityModel, ConnectivityEstimator, Correlation, CouplingGLM, NotFittedError,
+                              RingGNN, SeqNMF)
+
+N = 8          # neurons in every fit-ready recording
+N_BINS = 600
+
+
+def spike_counts(n: int = N, seed: int = 0) -> torch.Tensor:
+    """Poisson counts ``[N_BINS, n]`` (already binned) with a slow common drive, so neurons co-vary."""
+    gen = torch.Generator().manual_seed(seed)
+    drive = 1 + torch.sin(torch.arange(N_BINS, dtype=torch.float64) / 20)[:, None]
+    rates = 0.2 * drive * (0.5 + torch.rand(1, n, generator=gen, dtype=torch.float64))
+    return torch.poisson(rates, generator=gen)
+
+
+def spike_counts_with_nan() -> torch.Tensor:
+    x = spike_counts()
+    x[10, 3] = float("nan")
+    return x
+
+
+def spike_counts_misshaped() -> torch.Tensor:
+    return spike_counts().flatten()                       # [T * N]: not time-major counts
+
+
+@dataclass(frozen=True)
+class Config:
+    method: type
+    kwargs: dict
+    bad: dict                                             # one hyper-parameter that __init__ refuses
+    data: Callable[[int], object] = spike_counts
+    nan_data: Callable[[], object] = spike_counts_with_nan
+    misshaped_data: Callable[[], object] = spike_counts_misshaped
+
+    def build(self, **changes):
+        return self.method(**{**self.kwargs, **changes})
+
+
+GNN = dict(epochs=1, window=20, streams=2, channels=4, embed_dim=4, hidden=8, progress=False, device="cpu")
+
+SPIKE_TRAIN_METHODS = {
+    "glm_shared": Config(CouplingGLM, dict(max_iter=20, device="cpu"), bad=dict(coupling="banded")),
+    "glm_free": Config(CouplingGLM, dict(coupling="free", strength=1e-4, max_iter=20, device="cpu"),
+                       bad=dict(strength=-1.0)),
+    "ring_gnn": Config(RingGNN, GNN, bad=dict(message="receiver")),
+    "correlation": Config(Correlation, dict(device="cpu"), bad=dict(kind="spearman")),
+    "partial_correlation": Config(Correlation, dict(kind="partial", shrinkage=0.1, device="cpu"),
+                                  bad=dict(shrinkage=1.5)),
+    "seqnmf": Config(SeqNMF, dict(n_components=2, n_iter=10, device="cpu"), bad=dict(lags=1)),
+    "tca": Config(TCA, dict(rank=2, n_iter=20, device="cpu"), bad=dict(rank=0)),
+}
+
+# -- rate-model estimators --------------------------------------------------------------------------
+# Entries for the methods fitted to rate activity (the assembly GNN estimator, the low-rank fits)
+# go here, with ``data`` / ``nan_data`` / ``misshaped_data`` factories that build their input.
+RATE_METHODS: dict[str, Config] = {}
+
+REGISTRY = {**SPIKE_TRAIN_METHODS, **RATE_METHODS}
+ACTIVITY_MODELS = {k: c for k, c in REGISTRY.items() if issubclass(c.method, ActivityModel)}
+parametrise = pytest.mark.parametrize("cfg", REGISTRY.values(), ids=REGISTRY.keys())
+
+
+@parametrise
+def test_construction_refuses_a_bad_hyperparameter_by_name(cfg):
+    (name, value), = cfg.bad.items()
+    with pytest.raises(ValueError, match=re.escape(name)):
+        cfg.build(**cfg.bad)
+    assert not cfg.build().is_fitted                      # a valid construction fits nothing
+
+
+@parametrise
+def test_fit_returns_self_and_weights_are_a_detached_float64_cpu_matrix(cfg):
+    params = inspect.signature(cfg.method.fit).parameters
+    assert list(params)[1:] == ["data", "validation"] and params["validation"].default is None
+    model = cfg.build()
+    assert model.fit(cfg.data(N)) is model
+    w = model.weights
+    assert isinstance(model, ConnectivityEstimator) and isinstance(w, torch.Tensor)
+    assert w.dtype == torch.float64 and w.device.type == "cpu" and w.shape == (N, N)
+    assert not w.requires_grad and w.grad_fn is None
+    assert torch.isfinite(w).all() and w.abs().sum() > 0
+
+
+@parametrise
+def test_predict_and_score_exist_exactly_on_activity_models(cfg):
+    model = cfg.build()
+    if isinstance(model, ActivityModel):
+        assert type(model).predict is not ActivityModel.predict and type(model).score is not ActivityModel.score
+    else:
+        assert not hasattr(model, "predict") and not hasattr(model, "score")
+
+
+@parametrise
+def test_weights_predict_and_score_before_fit_say_to_call_fit(cfg):
+    model = cfg.build()
+    used = {"weights": lambda: model.weights}
+    if isinstance(model, ActivityModel):
+        used |= {"predict": lambda: model.predict(cfg.data(N)), "score": lambda: model.score(cfg.data(N))}
+    for what, use in used.items():
+        with pytest.raises(NotFittedError, match=rf"call \.fit.*\.{what}"):
+            use()
+    assert issubclass(NotFittedError, ValueError)
+
+
+@parametrise
+def test_nan_and_misshaped_input_is_refused(cfg):
+    with pytest.raises(ValueError, match="NaN"):
+        cfg.build().fit(cfg.nan_data())
+    with pytest.raises(ValueError, match="shape"):
+        cfg.build().fit(cfg.misshaped_data())
+
+
+@pytest.mark.parametrize("cfg", ACTIVITY_MODELS.values(), ids=ACTIVITY_MODELS.keys())
+def test_predict_and_score_refuse_bad_input_and_other_neurons(cfg):
+    model = cfg.build().fit(cfg.data(N))
+    assert torch.isfinite(model.predict(cfg.data(N))).all()
+    for use in (model.predict, model.score):
+        with pytest.raises(ValueError, match="NaN"):
+            use(cfg.nan_data())
+        with pytest.raises(ValueError, match="shape"):
+            use(cfg.misshaped_data())
+        with pytest.raises(ValueError, match=f"{N} neurons"):
+            use(cfg.data(N - 1))
+
+
+@parametrise
+def test_fit_leaves_the_global_random_state_alone_and_repeats_exactly(cfg):
+    torch.manual_seed(123)
+    expected = torch.rand(5)
+    torch.manual_seed(123)
+    states = torch.random.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    first = cfg.build().fit(cfg.data(N)).weights
+    assert torch.equal(torch.random.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1]) and random.getstate() == states[2]
+    assert torch.equal(torch.rand(5), expected)
+    assert torch.equal(cfg.build().fit(cfg.data(N)).weights, first)     # the same seed, the same fit
+
+
+def test_every_registered_method_is_re_exported_and_the_package_imports_lightly():
+    assert {c.method for c in REGISTRY.values()} <= {getattr(infer, name) for name in infer.__all__}
+    assert infer.NotFittedError is NotFittedError
+    with pytest.raises(AttributeError, match="NoSuchMethod"):
+        infer.NoSuchMethod
+    heavy = subprocess.run([sys.executable, "-c", "import sys, circuitlib.infer, circuitlib.sim; "
+                            "print(sorted({'torch_geometric', 'tensorly', 'numba'} & set(sys.modules)))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert heavy == "[]"
