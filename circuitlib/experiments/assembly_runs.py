@@ -220,3 +220,15 @@ def r2_varying_senders(run: AssemblyFit, threshold: float = 0.05) -> tuple[float
     n = keep.numel()
     return w_scores(run.sim, run.adam_weights, keep[None, :].expand(n, n) & ~torch.eye(n, dtype=torch.bool))[0], \
         float(keep.double().mean())
+
+
+def modulated_row_scores(run: AssemblyFit, field: dict) -> dict:
+    """W's R^2 and slope on the rows of unmodulated and of modulated neurons, and over all rows once
+    each modulated row's share of the scale symmetry (``field["k"]`` of :func:`field_scores`) is
+    moved from Omega* into W: keys ``unmodulated``, ``modulated``, ``scale_moved``, each (R^2, slope)."""
+    modulated, n = field["modulated"], run.sim.n_neurons
+    off = ~torch.eye(n, dtype=torch.bool)
+    moved = run.weights.clone()
+    moved[modulated] = run.weights[modulated] / field["k"][:, None]
+    return dict(unmodulated=w_scores(run.sim, run.weights, off & ~modulated[:, None]),
+                modulated=w_scores(run.sim, run.weights, off & modulated[:, None]), scale_moved=w_scores(run.sim, moved))
