@@ -27,6 +27,7 @@ def test_both_fits_reproduce_the_field_but_only_maxent_recovers_the_conditional_
 def test_flow_sampled_networks_reproduce_the_dynamics(glued):
     assert glued["ring_radius_resampled"] == pytest.approx(RADIUS, rel=0.06)
     assert glued["ring_radius_finite_networks"] == pytest.approx(RADIUS, rel=0.1)
-    assert len(glued["ring_radius_finite_draws"]) == 3
+    # measured at ci: 1.020, 1.007 and 0.924, each within 8 % of the mean-field radius
+    assert all(r == pytest.approx(RADIUS, rel=0.1) for r in glued["ring_radius_finite_draws"])
     assert glued["field_error_resampled_bistable"] < 0.1
     assert glued["field_error_resampled_limit_cycle"] < 0.1
