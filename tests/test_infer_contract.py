@@ -19,8 +19,9 @@ import pytest
 import torch
 
 import circuitlib.infer as infer
-from circuitlib.infer import (TCA, ActivityModel, ConnectivityEstimator, Correlation, CouplingGLM, NotFittedError,
-                              RingGNN, SeqNMF)
+from circuitlib.data import RateActivity
+from circuitlib.infer import (TCA, ActivityModel, AssemblyEstimator, ConnectivityEstimator, Correlation, CouplingGLM,
+                              MaxEntFit, NotFittedError, RingGNN, SeqNMF, StandardFit)
 
 N = 8          # neurons in every fit-ready recording
 N_BINS = 600
@@ -74,7 +75,44 @@ SPIKE_TRAIN_METHODS = {
 # -- rate-model estimators --------------------------------------------------------------------------
 # Entries for the methods fitted to rate activity (the assembly GNN estimator, the low-rank fits)
 # go here, with ``data`` / ``nan_data`` / ``misshaped_data`` factories that build their input.
-RATE_METHODS: dict[str, Config] = {}
+# A RateActivity refuses NaN and a wrong shape when it is built; the misshaped inputs below are
+# valid containers that the method itself must refuse.
+def assembly_recording(n: int = N):
+    from circuitlib.sim import assembly
+    return assembly.simulate(n, 200, burn_in=100, seed=1, device="cpu").recording()
+
+
+def assembly_trials():
+    rec = assembly_recording()
+    return RateActivity(rec.x.expand(2, -1, -1), rec.dt, rec.dxdt.expand(2, -1, -1))   # [B, T, N]: one trial only
+
+
+def lowrank_recording(n: int = N):
+    from circuitlib.sim import lowrank
+    m, n_ = lowrank.sample(lowrank.task("ring"), n, seed=0)
+    return lowrank.simulate(m, n_, lowrank.initial_latents(4, seed=1).to(m) @ m.T, duration=2.0, device="cpu")
+
+
+def with_nan(make):
+    def build():
+        rec = make()
+        x = rec.x.clone()
+        x[..., 3, 2] = float("nan")
+        return RateActivity(x, rec.dt, rec.dxdt)
+    return build
+
+
+ASSEMBLY = dict(n_steps=5, hidden=8, batch_size=4, log_every=5, device="cpu")
+RATE_DATA = dict(data=assembly_recording, nan_data=with_nan(assembly_recording), misshaped_data=assembly_trials)
+LOWRANK_DATA = dict(data=lowrank_recording, nan_data=with_nan(lowrank_recording),
+                    misshaped_data=lambda: lowrank_recording().slice(0, 1))       # one frame: no Euler step
+RATE_METHODS: dict[str, Config] = {
+    "assembly": Config(AssemblyEstimator, ASSEMBLY, bad=dict(n_steps=-1), **RATE_DATA),
+    "assembly_sender_adam_only": Config(AssemblyEstimator, {**ASSEMBLY, "psi_input": "sender", "refine": False},
+                                        bad=dict(l1_warmup=2.0), **RATE_DATA),
+    "lowrank_standard": Config(StandardFit, dict(steps=20), bad=dict(lr=3.0), **LOWRANK_DATA),
+    "lowrank_maxent": Config(MaxEntFit, dict(), bad=dict(ridge=-1.0), **LOWRANK_DATA),
+}
 
 REGISTRY = {**SPIKE_TRAIN_METHODS, **RATE_METHODS}
 ACTIVITY_MODELS = {k: c for k, c in REGISTRY.items() if issubclass(c.method, ActivityModel)}

@@ -96,7 +96,7 @@ class AssemblyEstimator(ActivityModel):
             raise ValueError(f"{type(self).__name__} reads a RateActivity (x [T, N], dt, dx/dt), got "
                              f"{type(activity).__name__}; wrap tensors as RateActivity(x, dt, dxdt).")
         if activity.x.dim() != 2:
-            raise ValueError(f"{type(self).__name__} reads one trial, x [T, N]; got {tuple(activity.x.shape)}.")
+            raise ValueError(f"{type(self).__name__} reads one trial, x [T, N]; got shape {tuple(activity.x.shape)}.")
         if need_dxdt and activity.dxdt is None:
             raise ValueError("this activity has no dx/dt, the regression target; pass RateActivity(x, dt, dxdt).")
         if self.model is not None and activity.n_neurons != self.model.n_neurons:
@@ -111,15 +111,15 @@ class AssemblyEstimator(ActivityModel):
         return (2 * (torch.as_tensor(times, dtype=torch.float64) - first) / (last - first) - 1).float().to(self.device)
 
     # -- fitting -------------------------------------------------------------------------------------
-    def fit(self, activity: RateActivity, validation: RateActivity | None = None) -> "AssemblyEstimator":
-        """Train on ``activity`` (x, dx/dt [T, N]); with ``validation``, score it afterwards."""
+    def fit(self, data: RateActivity, validation: RateActivity | None = None) -> "AssemblyEstimator":
+        """Train on ``data``, a RateActivity (x, dx/dt [T, N]); with ``validation``, score it afterwards."""
         self.model = None
-        x, dxdt = self._frames(activity)
-        n = activity.n_neurons
-        if self.positions is not None and (self.positions.shape[0] != n or activity.n_frames < 2):
+        x, dxdt = self._frames(data)
+        n = data.n_neurons
+        if self.positions is not None and (self.positions.shape[0] != n or data.n_frames < 2):
             raise ValueError(f"positions must be [N, 2] = [{n}, 2] and a field needs T >= 2 frames.")
-        times = activity.times
-        self.dt, self.time_span = activity.dt, (float(times[0]), float(times[-1]))
+        times = data.times
+        self.dt, self.time_span = data.dt, (float(times[0]), float(times[-1]))
         model = AssemblyGNN(n, latent_dim=self.latent_dim, psi_input=self.psi_input, hidden=self.hidden,
                             n_layers=self.n_layers, positions=self.positions, message_path=self.message_path,
                             chunk_size=self.chunk_size, fixed_latents=self.fixed_latents,
@@ -134,7 +134,7 @@ class AssemblyEstimator(ActivityModel):
         self.gain_leak = None
         self.weights = model.effective_weights()
         if self.refine_after_fit:
-            self.refine(activity)
+            self.refine(data)
         self.validation_score = None if validation is None else self.score(validation)
         return self
 

@@ -143,10 +143,10 @@ class StandardFit(_LowRankFit):
                                  f"got shape {tuple(n_init.shape)}.")
         self.n_init, self.steps, self.lr, self.momentum = n_init, steps, lr, momentum
 
-    def fit(self, activity: RateActivity, validation=None) -> "StandardFit":
-        """Recover m from ``activity`` (x [B, T, N], Euler frames every ``dt``), then fit n from ``n_init``."""
-        x = self._loadings(activity)
-        gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, activity.dt))
+    def fit(self, data: RateActivity, validation=None) -> "StandardFit":
+        """Recover m from ``data`` (x [B, T, N], Euler frames every ``dt``), then fit n from ``n_init``."""
+        x = self._loadings(data)
+        gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, data.dt))
         if self.n_init is not None and self.n_init.shape != self.m.shape:
             raise ValueError(f"n_init must have the shape of m {tuple(self.m.shape)}, got {tuple(self.n_init.shape)}.")
         start = torch.zeros_like(self.m) if self.n_init is None else self.n_init
@@ -173,10 +173,10 @@ class MaxEntFit(_LowRankFit):
             raise ValueError(f"ridge must be >= 0, got {ridge}.")
         self.ridge = ridge
 
-    def fit(self, activity: RateActivity, validation=None) -> "MaxEntFit":
-        """Recover m from ``activity`` (x [B, T, N], Euler frames every ``dt``), then solve for n."""
-        x = self._loadings(activity)
-        gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, activity.dt))
+    def fit(self, data: RateActivity, validation=None) -> "MaxEntFit":
+        """Recover m from ``data`` (x [B, T, N], Euler frames every ``dt``), then solve for n."""
+        x = self._loadings(data)
+        gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, data.dt))
         evals, evecs = torch.linalg.eigh(gram)
         lam = evals.clamp(min=0)
         denom = lam**2 + (self.ridge * evals[-1]) ** 2
