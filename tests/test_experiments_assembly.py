@@ -64,3 +64,17 @@ def test_grating_field_modulates_grid_neurons_only_and_moves():
     assert not torch.allclose(omega[0, :16], omega[100, :16])
     with pytest.raises(ValueError, match="amplitude"):
         ex.moving_grating(pos, 10, amplitude=1.5)
+
+
+def test_pipeline_scores_both_stages_and_tables_read_the_paper():
+    from circuitlib.experiments import assembly_runs as runs
+    sim = ex.BASELINE.scaled(n_neurons=12, n_frames=600).simulate(seed=0, device="cpu")
+    run = runs.fit_assembly(sim, record=2, n_steps=20, hidden=8, device="cpu")
+    assert set(run.scores) == {"w_r2_adam", "w_slope_adam", "w_r2", "w_slope", "seconds"}
+    assert run.adam is not run.estimator and run.adam.gain_leak is None and run.estimator.gain_leak is not None
+    assert [step for step, _ in run.curve] == [10, 20]
+    assert run.scores["w_r2"] == runs.w_scores(sim, run.weights)[0]
+    table = runs.beside_paper([("W R^2", 0.5, ex.BASELINE, "w_r2"), ("other", 0.25, ex.BASELINE, None)], "ci")
+    assert table.splitlines()[2] == "| W R^2 | 0.500 | 1.00 |" and table.splitlines()[3] == "| other | 0.250 | – |"
+    moved = runs.transplant(run.estimator, sim, sim, torch.linspace(-5, 5, 21))       # same network: same types
+    assert torch.allclose(moved.model.latents[sim.types == 0], run.estimator.model.latents[sim.types == 0].mean(0))
