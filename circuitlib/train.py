@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 from typing import Callable
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -29,14 +27,6 @@ def seeded(seed: int, device: torch.device | str = "cpu"):
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(seed)
         yield torch.Generator(device=device).manual_seed(seed)
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, numpy and torch; return a CPU generator for data sampling."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def cosine_schedule(optimizer: torch.optim.Optimizer, n_steps: int, final: float):

@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .. import metrics
 from ..train import cosine_schedule, run_steps, seeded
 from .assembly_gnn import AssemblyGNN
 
