@@ -349,3 +349,49 @@ def rollout_scores(true, pred, steps=(400, 800)) -> dict[int, tuple[float, float
         r2, slope, _ = linear_fit(true[step], pred[step])
         scores[int(step)] = (r2, slope)
     return scores
+
+
+# ---------------------------------------------------------------------------------------------
+# edge detection against a known directed W (sparse networks: the E/I generator)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EdgeScores:
+    """How well |w_hat| singles out the true edges of W, over the off-diagonal ordered pairs.
+
+    auroc, average_precision: of |w_hat| as a score for "W_ij != 0"; chance_auroc = 0.5 and
+    chance_ap = density (the fraction of pairs that are edges) are what a random ranking gets in
+    expectation. sign_accuracy: fraction of true edges where sign(w_hat) = sign(W) (w_hat = 0 counts
+    as wrong). n_edges, n_pairs: true edges and off-diagonal pairs compared.
+    """
+
+    auroc: float
+    average_precision: float
+    sign_accuracy: float
+    chance_auroc: float
+    chance_ap: float
+    n_edges: int
+    n_pairs: int
+
+
+def edge_scores(true_w, est_w) -> EdgeScores:
+    """Edge detection scores of ``est_w`` ``[N, N]`` against the true ``true_w`` ``[N, N]``
+    (row = receiver, column = sender; the diagonal is ignored). Raises ``ValueError`` for shapes
+    that differ, NaN, or a W whose off-diagonal pairs are all edges or all non-edges (AUC and AP
+    are then undefined)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    true_w, est_w = square_matrix("true_w", true_w), square_matrix("est_w", est_w)
+    if true_w.shape != est_w.shape:
+        raise ValueError(f"true_w and est_w must have one shape, got {tuple(true_w.shape)} and {tuple(est_w.shape)}.")
+    off = ~torch.eye(true_w.shape[0], dtype=torch.bool, device=true_w.device)
+    w, w_hat = true_w[off].cpu(), est_w.to(true_w.device)[off].cpu()
+    edge = (w != 0).numpy()
+    n_edges = int(edge.sum())
+    if n_edges in (0, edge.size):
+        what = "no edges" if n_edges == 0 else "only edges"
+        raise ValueError(f"true_w has {what} off the diagonal, so edge detection is undefined; it needs both "
+                         "connected and unconnected pairs.")
+    score = w_hat.abs().numpy()
+    signs = torch.sign(w_hat[w != 0]) == torch.sign(w[w != 0])
+    return EdgeScores(float(roc_auc_score(edge, score)), float(average_precision_score(edge, score)),
+                      float(signs.double().mean()), 0.5, n_edges / edge.size, n_edges, int(edge.size))
