@@ -23,6 +23,11 @@ recording and of the rates). ``score="ratio"``: :math:`O / E - 1`, the relative 
 rate after a spike of j, comparable across rates but noisier for sparse pairs. Pairs with no
 null variance (a silent neuron) score 0; so does the diagonal.
 
+The null's echo: a strong synapse j -> i locks i's spikes to just after j's; jittering i's spikes
+(as the sender of the reverse pair) moves some of them before j's spikes, so the reverse pair
+i -> j gets a score of the opposite sign, measured at up to about half the forward |z| (tests).
+Rank candidate edges with that in mind; the reverse of a strong edge is the likeliest false one.
+
 Recordings are processed in chunks of whole windows, so 30 minutes at 1 ms need little memory;
 a final incomplete window is dropped.
 """
