@@ -1,16 +1,19 @@
 # Two commands do all the set-up on a fresh machine:
 #   make book   virtual environment + install + execute every chapter (SCALE=quick) + HTML in _build/html
-#   make test   unit tests + every chapter through papermill at SCALE=ci + a warnings-as-errors book build
+#   make lint   ruff over the library, tests, benchmarks and chapters (part of make test)
+#   make test   ruff + unit tests + every chapter through papermill at SCALE=ci + a warnings-as-errors book build
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JB := $(VENV)/bin/jupyter-book
+RUFF := $(VENV)/bin/ruff
+LINT_PATHS := circuitlib tests benchmarks book
 # CPU path: the pinned CPU wheel. GPU users: `make TORCH_SPEC=torch ...` (CUDA build from the index).
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 CI_SRC := _build/ci/src
 
-.PHONY: env book test unit book-check benchmark clean
+.PHONY: env book lint test unit book-check benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +26,11 @@ env: $(STAMP)
 book: $(STAMP)
 	$(JB) build . --all
 
-test: $(STAMP)
+# ruff reads the chapters' code cells too; a lint error stops the run before pytest starts
+lint: $(STAMP)
+	$(RUFF) check $(LINT_PATHS)
+
+test: lint
 	$(PY) -m pytest tests
 	$(MAKE) book-check
 
