@@ -47,9 +47,10 @@ import socket
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,7 +142,7 @@ class Cell:
         return json.dumps(self.config(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "Cell":
+    def from_config(cls, config: Mapping) -> Cell:
         return cls(**config)
 
     def __eq__(self, other) -> bool:
@@ -248,7 +249,8 @@ for _name, _factory in {
         "glm_free": Estimator("circuitlib.infer.glm", "CouplingGLM", ("free",)),
         "seqnmf": Estimator("circuitlib.infer.seqnmf", "SeqNMF"),
         "tca": Estimator("circuitlib.infer.tca", "TCA"),
-        "ring_gnn": Estimator("circuitlib.infer.ring_gnn_training", "RingGNN", defaults=(("progress", False),))}.items():
+        "ring_gnn": Estimator("circuitlib.infer.ring_gnn_training", "RingGNN", defaults=(("progress", False),)),
+}.items():
     register_method(_name)(_factory)
 
 
@@ -454,11 +456,6 @@ def _connect(client):
         raise TypeError(f"client must be None, a distributed.Client or a scheduler address, got {client!r}.")
 
 
-def _run_cell(cell: Cell, generate: Callable, make_method: Callable) -> dict:
-    torch.set_num_threads(1)  # also on workers the plugin has not reached (e.g. added later)
-    return _evaluate(cell, generate, make_method)
-
-
 def run_sweep(cells: Iterable[Cell], store: str | os.PathLike, client=None, progress: bool = True,
               retry_errors: bool = False) -> pd.DataFrame:
     """Evaluate every cell on a Dask cluster; return one DataFrame row per (distinct) cell.
@@ -478,16 +475,17 @@ def run_sweep(cells: Iterable[Cell], store: str | os.PathLike, client=None, prog
     for cell in cells:
         if not isinstance(cell, Cell):
             raise TypeError(f"run_sweep takes Cell objects, got {cell!r}.")
-        _lookup(GENERATORS, "generator", cell.generator), _lookup(METHODS, "method", cell.method)
+        _lookup(GENERATORS, "generator", cell.generator)
+        _lookup(METHODS, "method", cell.method)
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
-    todo = [c for c in cells if not _finished(read_record(store, c), retry_errors)]
+    todo = [cell for cell in cells if not _finished(read_record(store, cell), retry_errors)]
     if todo:
-        with _connect(client) as c, tqdm(total=len(cells), initial=len(cells) - len(todo), desc="cells",
-                                         disable=not progress) as bar:
-            c.register_plugin(OneTorchThread(), name="circuitlib-one-torch-thread")
-            futures = {c.submit(_run_cell, cell, GENERATORS[cell.generator], METHODS[cell.method],
-                                key=f"circuitlib-cell-{cell.key}", pure=False): cell for cell in todo}
+        with _connect(client) as dask_client, tqdm(total=len(cells), initial=len(cells) - len(todo), desc="cells",
+                                                   disable=not progress) as bar:
+            dask_client.register_plugin(OneTorchThread(), name="circuitlib-one-torch-thread")
+            futures = {dask_client.submit(_evaluate, cell, GENERATORS[cell.generator], METHODS[cell.method],
+                                          key=f"circuitlib-cell-{cell.key}", pure=False): cell for cell in todo}
             try:
                 for future in as_completed(futures):
                     cell = futures[future]
@@ -498,8 +496,8 @@ def run_sweep(cells: Iterable[Cell], store: str | os.PathLike, client=None, prog
                     write_record(store, record)
                     bar.update()
             finally:
-                c.cancel(list(futures))
-    return records_frame(read_record(store, c) for c in cells)
+                dask_client.cancel(list(futures))
+    return records_frame(read_record(store, cell) for cell in cells)
 
 
 def _finished(record: dict | None, retry_errors: bool) -> bool:
@@ -518,7 +516,8 @@ def leaderboard(df: pd.DataFrame, metric: str, rows: str | list[str] = "method",
     Within a pair only the seed may differ: if other config columns (parameters, scale, device)
     vary, a ``ValueError`` names them (add them to ``rows`` or ``columns``, or filter ``df``).
     """
-    rows, columns = ([rows] if isinstance(rows, str) else list(rows)), ([columns] if isinstance(columns, str) else list(columns))
+    rows = [rows] if isinstance(rows, str) else list(rows)
+    columns = [columns] if isinstance(columns, str) else list(columns)
     if metric not in df.columns:
         raise ValueError(f"no metric {metric!r} in these results; columns are {sorted(map(str, df.columns))}.")
     ok = df[df["status"] == "ok"]
