@@ -40,7 +40,7 @@ def test_the_jitter_null_is_exact_for_a_single_spike():
     x = torch.zeros(8, 2)
     x[0, 0] = 1                                            # sender j = 0
     x[1, 1] = x[2, 1] = 1                                  # receiver i = 1
-    m = CCG(lags=(0.001, 0.002), jitter=0.004, bin_width=0.001, score="ratio", device="cpu").fit(x)
+    m = CCG(lags=(0.001, 0.002), jitter=0.004, bin_width=0.001, statistic="ratio", device="cpu").fit(x)
     counts = torch.tensor([2.0, 1.0, 0.0, 0.0])
     assert m.observed[1, 0] == 2.0
     assert m.expected[1, 0] == pytest.approx(counts.mean().item())
@@ -60,7 +60,7 @@ def test_a_spike_train_and_its_dense_counts_agree(planted):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(lags=(0.0, 0.005)), "lags"), (dict(lags=(0.005, 0.001)), "lags"), (dict(lags=0.003), "lags"),
     (dict(lags=(0.0015, 0.005)), "whole number"), (dict(jitter=0.004), "jitter"),
-    (dict(jitter=0.0205), "whole number"), (dict(bin_width=0.0), "bin_width"), (dict(score="pvalue"), "score"),
+    (dict(jitter=0.0205), "whole number"), (dict(bin_width=0.0), "bin_width"), (dict(statistic="pvalue"), "statistic"),
 ])
 def test_bad_hyperparameters_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -11,8 +11,8 @@ import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -20,8 +20,19 @@ import torch
 
 import circuitlib.infer as infer
 from circuitlib.data import RateActivity
-from circuitlib.infer import (TCA, ActivityModel, AssemblyEstimator, ConnectivityEstimator, Correlation, CouplingGLM,
-                              MaxEntFit, NotFittedError, RingGNN, SeqNMF, StandardFit)
+from circuitlib.infer import (
+    TCA,
+    ActivityModel,
+    AssemblyEstimator,
+    ConnectivityEstimator,
+    Correlation,
+    CouplingGLM,
+    MaxEntFit,
+    NotFittedError,
+    RingGNN,
+    SeqNMF,
+    StandardFit,
+)
 
 N = 8          # neurons in every fit-ready recording
 N_BINS = 600
@@ -70,6 +81,7 @@ SPIKE_TRAIN_METHODS = {
                                   bad=dict(shrinkage=1.5)),
     "seqnmf": Config(SeqNMF, dict(n_components=2, n_iter=10, device="cpu"), bad=dict(lags=1)),
     "tca": Config(TCA, dict(rank=2, n_iter=20, device="cpu"), bad=dict(rank=0)),
+    "ccg": Config(infer.CCG, dict(device="cpu"), bad=dict(statistic="pvalue")),
 }
 
 # -- rate-model estimators --------------------------------------------------------------------------

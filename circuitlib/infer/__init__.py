@@ -12,7 +12,7 @@ from importlib import import_module
 _MODULE_OF = {
     "ConnectivityEstimator": "base", "ActivityModel": "base", "NotFittedError": "base",
     "CouplingGLM": "glm", "RingGNN": "ring_gnn_training", "RingGNNNet": "ring_gnn",
-    "interpolate_ring_matrix": "ring_gnn", "Correlation": "correlation", "SeqNMF": "seqnmf", "TCA": "tca",
+    "interpolate_ring_matrix": "ring_gnn", "Correlation": "correlation", "SeqNMF": "seqnmf", "TCA": "tca", "CCG": "ccg",
     "AssemblyGNN": "assembly_gnn", "AssemblyEstimator": "assembly", "StandardFit": "lowrank", "MaxEntFit": "lowrank",
     "ConditionalFlow": "flows", "ConnectivityFlow": "flows", "FlowConfig": "flows",
 }

@@ -17,9 +17,9 @@ j in window w and :math:`m_{wi}`, :math:`s_{wi}` the window means of :math:`y_i`
 .. math:: E_{ij} = \sum_w m_{wi} C_{wj}, \qquad V_{ij} = \sum_w (s_{wi} - m_{wi}^2) C_{wj},
 
 three matrix products over windows, no Monte Carlo surrogates. ``.weights`` holds, with
-``score="z"`` (default), :math:`(O - E) / \sqrt{V}`: the signed excess synchrony in null
+``statistic="z"`` (default), :math:`(O - E) / \sqrt{V}`: the signed excess synchrony in null
 standard deviations, what a significance test ranks (it grows as the square root of the
-recording and of the rates). ``score="ratio"``: :math:`O / E - 1`, the relative change of i's
+recording and of the rates). ``statistic="ratio"``: :math:`O / E - 1`, the relative change of i's
 rate after a spike of j, comparable across rates but noisier for sparse pairs. Pairs with no
 null variance (a silent neuron) score 0; so does the diagonal.
 
@@ -40,7 +40,7 @@ from ..data.spikes import SpikeTrain
 from ._input import _at_bin_width, binned_counts, check_bin_width
 from .base import ConnectivityEstimator
 
-SCORES = ("z", "ratio")
+STATISTICS = ("z", "ratio")
 _CHUNK_BINS = 20_000       # bins per chunk (rounded down to whole windows)
 
 
@@ -59,7 +59,7 @@ class CCG(ConnectivityEstimator):
     monosynaptic latencies). jitter: the jitter window in seconds (default 20 ms, within the
     10-25 ms the field uses), whole bins and longer than the last lag. bin_width: seconds; a
     SpikeTrain is binned to it, dense counts ``[T, N]`` are taken to be binned at it.
-    score: "z" or "ratio" (see the module docstring).
+    statistic: "z" or "ratio" (see the module docstring).
 
     After :meth:`fit`: ``weights`` ``[N, N]`` (float64, row = receiver i, column = sender j),
     ``observed``, ``expected`` and ``null_sd`` ``[N, N]`` (counts of i in the lag window after
@@ -67,10 +67,10 @@ class CCG(ConnectivityEstimator):
     """
 
     def __init__(self, *, lags: tuple[float, float] = (0.001, 0.005), jitter: float = 0.02, bin_width: float = 0.001,
-                 score: str = "z", device="auto"):
+                 statistic: str = "z", device="auto"):
         check_bin_width(bin_width, allow_none=False)
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}, got {score!r}.")
+        if statistic not in STATISTICS:
+            raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}.")
         try:
             first, last = (float(v) for v in lags)
         except (TypeError, ValueError) as err:
@@ -81,10 +81,10 @@ class CCG(ConnectivityEstimator):
         if isinstance(jitter, bool) or not (isinstance(jitter, (int, float)) and jitter > last):
             raise ValueError(f"jitter must be a window in seconds longer than the last lag ({last} s), got {jitter!r}.")
         self.jitter_bins = _steps("jitter", jitter, bin_width)
-        self.lags, self.jitter, self.bin_width, self.score = (first, last), float(jitter), bin_width, score
+        self.lags, self.jitter, self.bin_width, self.statistic = (first, last), float(jitter), bin_width, statistic
         self.device = resolve_device(device)
 
-    def fit(self, data, validation=None) -> "CCG":
+    def fit(self, data, validation=None) -> CCG:
         """Estimate from a SpikeTrain or counts ``[T, N]`` binned at ``bin_width``; ``validation``
         is accepted for the common interface and ignored (nothing is chosen)."""
         n_bins, n, chunks = self._chunks(data)
@@ -107,7 +107,7 @@ class CCG(ConnectivityEstimator):
             expected += m.T @ counts
             variance += (s - m * m).T @ counts
         sd = variance.clamp(min=0).sqrt()
-        if self.score == "z":
+        if self.statistic == "z":
             w = torch.where(sd > 0, (observed - expected) / sd.clamp(min=1e-300), 0.0)
         else:
             w = torch.where(expected > 0, observed / expected.clamp(min=1e-300) - 1, 0.0)

@@ -15,6 +15,7 @@ _MODULE_OF = {
     "sinusoidal_drive": "ring", "random_walk_drive": "ring",
     "NeuronTypes": "assembly", "AssemblyDynamics": "assembly", "baseline_types": "assembly",
     "cauchy_weights": "assembly", "Loadings": "lowrank",
+    "ei_network": None, "EITruth": "ei_network",
 }
 __all__ = sorted(_MODULE_OF)
 

@@ -40,8 +40,8 @@ seeded with ``seed``: the same seed gives the same spikes, alone or in a batch.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
