@@ -28,7 +28,8 @@ def time_fit(train, coupling: str, strength: float, device: str) -> dict:
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 2), "iterations": glm.n_iter, "seconds_per_iteration": round(seconds / glm.n_iter, 4),
+    return {"seconds": round(seconds, 2), "iterations": glm.n_iter,
+            "seconds_per_iteration": round(seconds / glm.n_iter, 4),
             "delta": round(inference_error(ring.mexican_hat(), glm.weights).delta, 4)}
 
 
@@ -52,7 +53,8 @@ def main():
             for minutes in args.minutes:
                 row = rows[f"{coupling}_{minutes:g}min"]
                 row["time_ratio_to_first"] = round(row["seconds"] / base["seconds"], 2)
-                row["per_iteration_ratio_to_first"] = round(row["seconds_per_iteration"] / base["seconds_per_iteration"], 2)
+                per_iteration = row["seconds_per_iteration"] / base["seconds_per_iteration"]
+                row["per_iteration_ratio_to_first"] = round(per_iteration, 2)
         report["devices"][device] = rows
     print(json.dumps(report))
 

@@ -64,10 +64,10 @@ def main():
     scale_ref = PAPER_SECONDS / args.reference_seconds
     scale_fast = PAPER_SECONDS / args.paper_seconds
     for model in ring.MODELS:
-        t_fast, st = cpu_seconds(lambda: ring.simulate(model, duration=args.paper_seconds, seed=0, burn_in=0.0))
-        t_np, _ = cpu_seconds(lambda: numpy_dense_reference(model, args.reference_seconds))
-        t_torch, _ = cpu_seconds(lambda: ring.simulate(model, duration=args.reference_seconds, seed=0, burn_in=0.0,
-                                                       backend="dense", device="cpu"))
+        t_fast, st = cpu_seconds(lambda m=model: ring.simulate(m, duration=args.paper_seconds, seed=0, burn_in=0.0))
+        t_np, _ = cpu_seconds(lambda m=model: numpy_dense_reference(m, args.reference_seconds))
+        t_torch, _ = cpu_seconds(lambda m=model: ring.simulate(m, duration=args.reference_seconds, seed=0, burn_in=0.0,
+                                                               backend="dense", device="cpu"))
         fast, np_ref, torch_ref = t_fast * scale_fast, t_np * scale_ref, t_torch * scale_ref
         print(f"{model:9s} event-driven {fast:7.1f} s | numpy dense {np_ref:7.1f} s | torch dense {torch_ref:7.1f} s "
               f"(CPU s per 8 min; {st.rates().mean().item():.1f} Hz)")

@@ -49,7 +49,8 @@ def test_cp_als_recovers_an_exact_low_rank_tensor():
 def test_tca_interaction_matrix_is_the_outer_product_of_a_planted_neuron_factor():
     gen = torch.Generator().manual_seed(0)
     a = torch.tensor([3.0, 2.0, 1.0, 0.5, 0.0, 1.5], dtype=torch.float64)
-    within, across = torch.rand(200, generator=gen, dtype=torch.float64), torch.rand(10, generator=gen, dtype=torch.float64)
+    within = torch.rand(200, generator=gen, dtype=torch.float64)
+    across = torch.rand(10, generator=gen, dtype=torch.float64)
     drive = torch.outer(across, within).flatten()  # segment k, bin t: across[k] * within[t]
     x = drive[:, None] * a[None, :]  # [2000, 6], rank one as a (neuron, time, segment) tensor
     fit = TCA(rank=1, n_segments=10, bin_width=1.0, smoothing=0.0).fit(x)

@@ -35,7 +35,7 @@ class Correlation(ConnectivityEstimator):
         self.kind, self.bin_width, self.shrinkage = kind, bin_width, shrinkage
         self.device = resolve_device(device)
 
-    def fit(self, data, validation=None) -> "Correlation":
+    def fit(self, data, validation=None) -> Correlation:
         """Estimate from a SpikeTrain or counts ``[T, N]`` already binned at ``bin_width``;
         ``validation`` is accepted for the common interface and ignored (nothing is chosen)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float64)

@@ -90,7 +90,7 @@ class ConditionalFlow:
         t = torch.rand(len(z1), 1, generator=gen, device=self.device)
         return ((self.velocity((1 - t) * z0 + t * z1, t, c) - (z1 - z0)) ** 2).sum(1).mean()
 
-    def fit(self, z, c=None, progress: bool = False) -> "ConditionalFlow":
+    def fit(self, z, c=None, progress: bool = False) -> ConditionalFlow:
         """Train on samples ``z`` [S, dim] (with conditions ``c`` [S, cond_dim]). Sets ``training_log``."""
         z = _as_2d("z", z).to(self.device)
         if z.shape[1] != self.dim:
@@ -139,7 +139,7 @@ class ConnectivityFlow:
         self.flow_m = ConditionalFlow(rank, 0, config, seed, device)
         self.flow_n = ConditionalFlow(rank, rank, config, seed + 1, device)
 
-    def fit(self, m, n, progress: bool = False) -> "ConnectivityFlow":
+    def fit(self, m, n, progress: bool = False) -> ConnectivityFlow:
         """Train on loadings ``m``, ``n`` [N, R] (n: regression targets, e.g. a maximum-entropy fit)."""
         m, n = _as_2d("m", m), _as_2d("n", n)
         if m.shape != n.shape:

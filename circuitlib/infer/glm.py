@@ -26,7 +26,7 @@ neuron i's log-rate at the kernel's peak lag after one spike of neuron j.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -202,7 +202,7 @@ class CouplingGLM(ActivityModel):
         return opt.state[self._params()[0]]["n_iter"], loss
 
     # -- public API -----------------------------------------------------------------------------
-    def fit(self, data, validation=None) -> "CouplingGLM":
+    def fit(self, data, validation=None) -> CouplingGLM:
         """Fit to ``data`` (SpikeTrain, counts ``[T, N]`` or a list of stretches); ``validation``
         (the same kinds) picks the penalty strength (needed when several are given)."""
         first = data[0] if isinstance(data, (list, tuple)) and data else data
@@ -210,8 +210,10 @@ class CouplingGLM(ActivityModel):
         if self._dt is None:
             raise ValueError("bin_width=None keeps a SpikeTrain's own dt; for dense counts give bin_width.")
         if len(self.strengths) > 1 and validation is None:
-            raise ValueError("several penalty strengths need validation data to choose from: fit(train, validation=val).")
-        self._basis = raised_cosine_basis(self.n_bases, round(self.kernel_length / self._dt)).to(self.device, self.dtype)
+            raise ValueError("several penalty strengths need validation data to choose from: "
+                             "fit(train, validation=val).")
+        n_lags = round(self.kernel_length / self._dt)
+        self._basis = raised_cosine_basis(self.n_bases, n_lags).to(self.device, self.dtype)
         xt, y = self._inputs(data)
         self._init(xt)
         self.path, best = [], None

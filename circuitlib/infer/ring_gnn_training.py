@@ -59,10 +59,10 @@ class RingGNN(ActivityModel):
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
                  observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
-                 path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16, hidden: int = 32,
-                 identity_dim: int = 0, w_residual: bool = False, residual_l2: float = 0.0, residual_lr: float = 0.1,
-                 ring_prior: int = 0,
-                 ring_distance: bool = False, positions=None, ring_size: int | None = None, piece_bins: int | None = None,
+                 path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16,
+                 hidden: int = 32, identity_dim: int = 0, w_residual: bool = False, residual_l2: float = 0.0,
+                 residual_lr: float = 0.1, ring_prior: int = 0, ring_distance: bool = False, positions=None,
+                 ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
                  structure_bins: int | None = None,
@@ -71,7 +71,8 @@ class RingGNN(ActivityModel):
         if min(epochs, window, streams, predict_window) < 1 or lr <= 0 or not 0 < decay <= 1:
             raise ValueError("need epochs, window, streams, predict_window >= 1, lr > 0 and 0 < decay <= 1.")
         if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
-            raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, so it needs w_residual=True.")
+            raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, "
+                             "so it needs w_residual=True.")
         if not tau > 0 or min(channels, embed_dim, hidden, patience) < 1 or identity_dim < 0 or residual_lr <= 0:
             raise ValueError(f"need tau > 0 s, channels, embed_dim, hidden, patience >= 1, identity_dim >= 0 and "
                              f"residual_lr > 0; got {tau}, {channels}, {embed_dim}, {hidden}, {patience}, "
@@ -82,8 +83,8 @@ class RingGNN(ActivityModel):
         check_bin_width(bin_width)
         check_options(message, update, readout, path, ring_prior)
         self.structure_bins = structure_bins
-        self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message, identity_dim=identity_dim,
-                       update=update, readout=readout, path=path, own_history=own_history,
+        self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
+                       identity_dim=identity_dim, update=update, readout=readout, path=path, own_history=own_history,
                        input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size,
                        w_residual=w_residual, ring_prior=ring_prior, ring_distance=ring_distance)
         self.residual_l2, self.residual_lr, self.predict_window = residual_l2, residual_lr, predict_window
@@ -141,7 +142,7 @@ class RingGNN(ActivityModel):
         x = torch.cat([x for x, _ in stretches])
         return x, torch.stack(xs), None if ths[0] is None else torch.stack(ths), unused
 
-    def fit(self, data, validation=None) -> "RingGNN":
+    def fit(self, data, validation=None) -> RingGNN:
         """Train on ``data`` (SpikeTrain, counts [T, N_obs], or a list of SpikeTrains: stretches
         between gaps); ``validation`` (same kinds) drives early stopping. Torch's global RNG is
         seeded from ``seed`` for the fit only and left as it was."""
@@ -173,8 +174,8 @@ class RingGNN(ActivityModel):
         order = torch.arange(xs.shape[0])
         residual = [] if self.net.residual is None else [self.net.residual]
         rest = [p for p in self.net.parameters() if not any(p is r for r in residual)]
-        opt = torch.optim.Adam([{"params": rest}] + ([{"params": residual, "lr": self.residual_lr}] if residual else []),
-                               lr=self.lr)
+        groups = [{"params": rest}] + ([{"params": residual, "lr": self.residual_lr}] if residual else [])
+        opt = torch.optim.Adam(groups, lr=self.lr)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, self.decay)
         stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
         self.training_log, carry = [], {}
@@ -254,7 +255,8 @@ class RingGNN(ActivityModel):
         self.net.train(was_training)
         return torch.cat([c for c, _ in parts]), torch.cat([r for _, r in parts])
 
-    def _run_one(self, x: torch.Tensor, theta: torch.Tensor | None, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run_one(self, x: torch.Tensor, theta: torch.Tensor | None,
+                 w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if x.shape[1] != len(self.net.observed):
             raise ValueError(f"the model was fitted to {len(self.net.observed)} neurons, these data have {x.shape[1]}.")
         if x.shape[0] <= self.width:

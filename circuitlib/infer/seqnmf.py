@@ -64,7 +64,7 @@ class SeqNMF(ConnectivityEstimator):
         width = 2 * self.lags - 1
         return F.avg_pool1d(a[:, None], width, stride=1, padding=self.lags - 1, count_include_pad=True)[:, 0] * width
 
-    def fit(self, data, validation=None) -> "SeqNMF":
+    def fit(self, data, validation=None) -> SeqNMF:
         """Factorise a SpikeTrain or counts ``[T, N]`` (binned at ``bin_width``); ``validation`` is
         accepted for the common interface and ignored (nothing is chosen on held-out data)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float64).T.contiguous()  # [N, T]

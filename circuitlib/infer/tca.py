@@ -84,7 +84,7 @@ class TCA(ConnectivityEstimator):
         self.rank, self.n_segments, self.bin_width, self.smoothing = rank, n_segments, bin_width, smoothing
         self.n_iter, self.tol, self.seed, self.device = n_iter, tol, seed, resolve_device(device)
 
-    def fit(self, data, validation=None) -> "TCA":
+    def fit(self, data, validation=None) -> TCA:
         """Factorise a SpikeTrain or counts ``[T, N]`` (binned at ``bin_width``); ``validation`` is
         accepted for the common interface and ignored (TCA has nothing to choose on held-out data)."""
         x = binned_counts(data, self.bin_width, self.device, torch.float64)
