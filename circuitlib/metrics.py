@@ -295,21 +295,21 @@ def transfer_scale(learned, true, learned_at_zero=0.0) -> torch.Tensor:
     learned_at_zero: ``[N]`` or scalar, each learned function's value at x = 0.
     Returns ``[N]`` (or a scalar tensor), float64.
     """
-    l, t = torch.as_tensor(learned).to(torch.float64), torch.as_tensor(true).to(torch.float64)
-    if l.shape != t.shape or l.dim() not in (1, 2) or l.shape[-1] == 0:
-        raise ValueError(f"learned and true must both be [N, M] or [M] of one shape, got {tuple(l.shape)} "
+    lf, t = torch.as_tensor(learned).to(torch.float64), torch.as_tensor(true).to(torch.float64)
+    if lf.shape != t.shape or lf.dim() not in (1, 2) or lf.shape[-1] == 0:
+        raise ValueError(f"learned and true must both be [N, M] or [M] of one shape, got {tuple(lf.shape)} "
                          f"and {tuple(t.shape)}.")
-    l0 = torch.as_tensor(learned_at_zero).to(l.device, torch.float64)
-    if l0.numel() == 1:
-        l0 = l0.reshape(())
-    elif l0.shape != l.shape[:-1]:
+    lf0 = torch.as_tensor(learned_at_zero).to(lf.device, torch.float64)
+    if lf0.numel() == 1:
+        lf0 = lf0.reshape(())
+    elif lf0.shape != lf.shape[:-1]:
         raise ValueError(f"learned_at_zero must be a scalar or hold one value per function "
-                         f"({tuple(l.shape[:-1])}), got shape {tuple(l0.shape)}.")
-    l = l - (l0 if l0.dim() == 0 else l0[..., None])
+                         f"({tuple(lf.shape[:-1])}), got shape {tuple(lf0.shape)}.")
+    lf = lf - (lf0 if lf0.dim() == 0 else lf0[..., None])
     denom = (t * t).sum(-1)
-    if not torch.isfinite(l).all() or not torch.isfinite(t).all() or (denom == 0).any():
+    if not torch.isfinite(lf).all() or not torch.isfinite(t).all() or (denom == 0).any():
         raise ValueError("learned and true must be finite, and no true function may be zero on every sample.")
-    return (l * t).sum(-1) / denom
+    return (lf * t).sum(-1) / denom
 
 
 def corrected_weights(weights, scale, gain) -> torch.Tensor:

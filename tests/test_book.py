@@ -1,9 +1,9 @@
-"""Every chapter runs headless through papermill at SCALE=ci, with the conventions of DESIGN.md §3."""
+"""Every chapter runs headless through papermill at SCALE=ci, with the conventions the README states
+(one `parameters` cell with SCALE, SEED, DEVICE; no committed outputs; glued numbers)."""
 import json
 import re
 
 import pytest
-
 from chapters import BOOK, CHAPTERS, run_chapter
 
 

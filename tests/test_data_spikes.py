@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from circuitlib.data import SpikeTrain
-from circuitlib.data import stats
+from circuitlib.data import SpikeTrain, stats
 
 
 def _random_counts(t=60, n=5, seed=0):

@@ -1,4 +1,4 @@
-"""Metrics: Delta calibration (DESIGN.md §4), bits per spike (Yoon 2025 Eq. 19), line fits."""
+"""Metrics: Delta calibration (Yoon 2025, App. F), bits per spike (Yoon 2025 Eq. 19), line fits."""
 import math
 
 import pytest
@@ -121,6 +121,7 @@ def test_coupling_contrast_is_positive_for_a_ring_motif_and_needs_both_groups():
     assert metrics.coupling_contrast(motif, angles) > 1.5
     assert metrics.coupling_contrast(-motif, angles) < -1.5
     assert metrics.coupling_contrast(3 * motif + 2, angles) == pytest.approx(metrics.coupling_contrast(motif, angles))
-    assert metrics.angle_differences(torch.tensor([0.1, 2 * math.pi - 0.1], dtype=torch.float64))[0, 1] == pytest.approx(0.2)
+    differences = metrics.angle_differences(torch.tensor([0.1, 2 * math.pi - 0.1], dtype=torch.float64))
+    assert differences[0, 1] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="undefined"):
         metrics.coupling_contrast(motif[:3, :3], torch.tensor([0.0, 0.1, 0.2]))

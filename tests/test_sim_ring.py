@@ -1,4 +1,4 @@
-"""Ring-attractor simulators: reference facts of DESIGN.md §4 and the simulate() contract."""
+"""Ring-attractor simulators: reference facts of Yoon 2025, App. A (Eq. 10, Table 4) and the simulate() contract."""
 import math
 
 import pytest

@@ -61,7 +61,8 @@ def load_nwb(path: str | os.PathLike | None = None, bin_width: float = BIN_WIDTH
     """Bin a DANDI:000056 session into an :class:`HDRecording`: ``counts`` [T, N] spikes per
     ``bin_width`` s bin, ``theta`` [T] head angle (rad, [0, 2 pi)) at the bin centres, ``segments``
     the runs of kept bins, ``preferred`` [N] Rayleigh direction of the tuning curves (rad; NaN for
-    a unit without spikes in the kept bins). ``path``: the .nwb file; None looks where ``head_direction.candidates`` does.
+    a unit without spikes in the kept bins). ``path``: the .nwb file; None looks where
+    ``head_direction.candidates`` does.
 
     ``epoch``: a label of the ``intervals`` table (looked up in ``nwb.intervals``, then in
     ``processing['behavior']``; rows are matched on its ``label`` column, else on ``tags``, case

@@ -39,7 +39,8 @@ class SpikeTrain:
                                  "use SpikeTrain.from_spike_times.")
             object.__setattr__(self, name, value.to(dtype))
         if self.n_neurons < 1 or self.n_steps < 1:
-            raise ValueError(f"a SpikeTrain needs n_neurons >= 1 and n_steps >= 1, got {self.n_neurons} and {self.n_steps}.")
+            raise ValueError(f"a SpikeTrain needs n_neurons >= 1 and n_steps >= 1, got {self.n_neurons} and "
+                             f"{self.n_steps}.")
         if not self.dt > 0:
             raise ValueError(f"dt must be a positive number of seconds, got {self.dt}.")
         shapes = {self.times.shape, self.neurons.shape, self.counts.shape}
@@ -60,7 +61,7 @@ class SpikeTrain:
             raise ValueError(f"theta must have shape [n_steps]=[{self.n_steps}], got {tuple(self.theta.shape)}.")
 
     @classmethod
-    def from_dense(cls, x: torch.Tensor, dt: float, theta: torch.Tensor | None = None) -> "SpikeTrain":
+    def from_dense(cls, x: torch.Tensor, dt: float, theta: torch.Tensor | None = None) -> SpikeTrain:
         """Build from dense counts ``x`` ``[T, N]`` (non-negative integers)."""
         if x.dim() != 2:
             raise ValueError(f"dense spikes must be [T, N], got shape {tuple(x.shape)}.")
@@ -73,7 +74,7 @@ class SpikeTrain:
 
     @classmethod
     def from_spike_times(cls, times, units, dt: float = 1e-3, duration: float | None = None,
-                         n_neurons: int | None = None, t_start: float = 0.0) -> "SpikeTrain":
+                         n_neurons: int | None = None, t_start: float = 0.0) -> SpikeTrain:
         """Build from recorded spikes: ``times`` ``[S]`` in seconds (any order, any real dtype) and
         ``units`` ``[S]`` (integer neuron index in ``[0, n_neurons)`` of each spike).
 
@@ -132,7 +133,7 @@ class SpikeTrain:
         per_neuron.index_add_(0, self.neurons, self.counts.to(torch.float64))
         return per_neuron / self.duration
 
-    def to(self, device: str | torch.device) -> "SpikeTrain":
+    def to(self, device: str | torch.device) -> SpikeTrain:
         theta = None if self.theta is None else self.theta.to(device)
         return SpikeTrain(self.times.to(device), self.neurons.to(device), self.counts.to(device),
                           self.n_neurons, self.n_steps, self.dt, theta)
@@ -145,7 +146,7 @@ class SpikeTrain:
         x[self.times.to(dev), self.neurons.to(dev)] = self.counts.to(dev, dtype)
         return x
 
-    def bin(self, width: float) -> "SpikeTrain":
+    def bin(self, width: float) -> SpikeTrain:
         """Sum counts into bins of ``width`` seconds (a whole multiple of ``dt``).
 
         ``theta`` becomes its circular mean over each bin. The number of steps must divide
@@ -170,7 +171,7 @@ class SpikeTrain:
         return SpikeTrain(uniq // self.n_neurons, uniq % self.n_neurons, counts,
                           self.n_neurons, self.n_steps // factor, self.dt * factor, theta)
 
-    def slice(self, start: int, stop: int) -> "SpikeTrain":
+    def slice(self, start: int, stop: int) -> SpikeTrain:
         """Steps ``[start, stop)`` as a new train whose time index starts at 0."""
         if not 0 <= start < stop <= self.n_steps:
             raise ValueError(f"slice [{start}, {stop}) is not inside [0, {self.n_steps}].")
@@ -179,13 +180,13 @@ class SpikeTrain:
         return SpikeTrain(self.times[lo:hi] - start, self.neurons[lo:hi], self.counts[lo:hi],
                           self.n_neurons, stop - start, self.dt, theta)
 
-    def first(self, seconds: float) -> "SpikeTrain":
+    def first(self, seconds: float) -> SpikeTrain:
         """The first ``seconds`` of the train (all of it when it is shorter)."""
         if not seconds > 0:
             raise ValueError(f"seconds must be positive, got {seconds}.")
         return self.slice(0, min(self.n_steps, max(1, round(seconds / self.dt))))
 
-    def select(self, neurons) -> "SpikeTrain":
+    def select(self, neurons) -> SpikeTrain:
         """The spikes of ``neurons`` [K] (distinct indices) only, renumbered 0..K-1 in the given order."""
         neurons = torch.as_tensor(neurons, device=self.device).long()
         if neurons.dim() != 1 or neurons.numel() == 0 or neurons.unique().numel() != neurons.numel():
@@ -202,7 +203,7 @@ class SpikeTrain:
                           self.theta)
 
     def split(self, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), bin_width: float | None = None
-              ) -> tuple["SpikeTrain", ...]:
+              ) -> tuple[SpikeTrain, ...]:
         """Contiguous pieces in time order (default train/validation/test = 80/10/10 %).
 
         ``bin_width`` (s): bin first (:meth:`bin`), then split, so every piece holds whole bins;

@@ -18,8 +18,8 @@ bumps travel about D neurons per tau. Two backends give the same model: an event
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -57,7 +57,8 @@ def local_excitation_broad_inhibition(n: int = 100, sigma_e: float = 7.0, sigma_
 
     As for the Mexican hat, ``a`` slightly above 1 turns the local excitation into the weakest
     inhibition, so W stays inhibitory; the broad second Gaussian (sigma_i = N / 2) leaves the
-    first spatial mode as the only unstable one, hence a single bump. Yoon 2025 (Fig. 3, Table 3) publishes no parameters for this profile; ours are chosen so that
+    first spatial mode as the only unstable one, hence a single bump. Yoon 2025 (Fig. 3, Table 3)
+    publishes no parameters for this profile; ours are chosen so that
     the threshold and LNP models form a single bump at 40-90 Hz mean rate with the Table 4
     constants (see chapter 1). ``[n, n]`` float64.
     """
@@ -117,7 +118,7 @@ def drive_offset(theta: torch.Tensor, n: int, drive_gain: float) -> torch.Tensor
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RingParams:
-    """Constants of the spike models (Yoon 2025, Table 4; reference values of DESIGN.md §4).
+    """Constants of the spike models (Yoon 2025, App. A, Eqs. 11-15 and Table 4).
 
     ``g_th=None`` takes the model's reference threshold: 7.35e-4 (threshold model) and 0 (LNP;
     with the table value the LNP rate drops from about 62 Hz to 17 Hz). ``gain`` is the LNP rate
@@ -149,7 +150,8 @@ class RingParams:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
         if not self.gain > 0:
-            raise ValueError(f"gain (LNP rate per unit input) must be positive, got {self.gain}; rates cannot be negative.")
+            raise ValueError(f"gain (LNP rate per unit input) must be positive, got {self.gain}; "
+                             "rates cannot be negative.")
 
     @property
     def threshold(self) -> float:
@@ -187,7 +189,8 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
         raise ValueError("seed and r sequences must not be empty.")
     n_rep = max(len(seeds), len(rs))
     if len(seeds) not in (1, n_rep) or len(rs) not in (1, n_rep):
-        raise ValueError(f"{len(seeds)} seeds and {len(rs)} values of r do not broadcast; give equal lengths or one of either.")
+        raise ValueError(f"{len(seeds)} seeds and {len(rs)} values of r do not broadcast; "
+                         "give equal lengths or one of either.")
     seeds, rs = seeds * (n_rep // len(seeds)), rs * (n_rep // len(rs))
     cfgs = [RingParams(model=model, r=rv, **params) for rv in rs]
     cfg = cfgs[0]
