@@ -1,19 +1,40 @@
-"""Chapter 3 at SCALE=ci: every GNN variant and both GLMs are fitted on both spike models and scored."""
-import math
-
+"""Chapter 3 at SCALE=ci: every GNN variant and both GLMs are fitted on both spike models, and each score
+lies within a tolerance of the value measured at ci."""
 import pytest
 
 pytestmark = pytest.mark.chapter
 
+# measured at ci (bitwise repeatable on one machine). At this scale (a few seconds of data, a short
+# training run) the GNNs predict held-out spikes worse than the mean rate and their Delta is near 1;
+# the quick-scale comparison with the paper is the book build's. Tolerances: GLM fits are convex
+# (0.03); the GNN's Delta 0.05 and its bits/spike 0.5 (1/4 of it for the faithful form's -24.8),
+# since short GNN runs move more with library versions.
+DELTA = {("glm", "threshold"): (0.462, 0.03), ("glm", "lnp"): (0.628, 0.03),
+         ("glm_free", "threshold"): (1.000, 0.03), ("glm_free", "lnp"): (1.000, 0.03),
+         ("gnn", "threshold"): (0.919, 0.05), ("gnn", "lnp"): (0.934, 0.05),
+         ("gnn_faithful", "threshold"): (0.972, 0.05)}
+BPS = {("glm", "threshold"): (-0.801, 0.03), ("glm", "lnp"): (-0.177, 0.03),
+       ("glm_free", "threshold"): (-0.798, 0.03), ("glm_free", "lnp"): (-0.171, 0.03),
+       ("gnn", "threshold"): (-3.03, 0.5), ("gnn", "lnp"): (-0.72, 0.5)}
 
-def test_gnn_and_glms_are_scored_on_both_spike_models(glued):
-    for key in ("gnn", "glm", "glm_free"):
-        for model in ("threshold", "lnp"):
-            assert 0.0 <= glued[f"delta_{key}_{model}"] <= 1.5, (key, model)
-            assert math.isfinite(glued[f"bps_{key}_{model}"]), (key, model)
+
+@pytest.mark.parametrize(("key", "model"), sorted(DELTA))
+def test_every_method_recovers_w_as_well_as_when_measured(glued, key, model):
+    measured, tolerance = DELTA[key, model]
+    assert glued[f"delta_{key}_{model}"] == pytest.approx(measured, abs=tolerance)
+
+
+@pytest.mark.parametrize(("key", "model"), sorted(BPS))
+def test_every_method_predicts_held_out_spikes_as_well_as_when_measured(glued, key, model):
+    measured, tolerance = BPS[key, model]
+    assert glued[f"bps_{key}_{model}"] == pytest.approx(measured, abs=tolerance)
 
 
 def test_the_papers_own_message_form_is_fitted_and_its_profile_is_reported(glued):
-    assert 0.0 <= glued["delta_gnn_faithful_threshold"] <= 1.5
-    for key in ("corr_gnn_faithful_threshold", "corr_gnn_threshold"):
-        assert -1.0 <= glued[key] <= 1.0
+    # measured at ci: profile correlation +0.368 (pairwise messages), +0.367 (default), +0.151 (sender
+    # messages); the shared-profile GLM's +0.931. Sign and size, not the bound [-1, 1], are tested.
+    assert glued["bps_gnn_faithful_threshold"] == pytest.approx(-24.8, rel=0.25)
+    assert glued["corr_gnn_faithful_threshold"] == pytest.approx(0.368, abs=0.1)
+    assert glued["corr_gnn_threshold"] == pytest.approx(0.367, abs=0.1)
+    assert glued["corr_gnn_sender_threshold"] == pytest.approx(0.151, abs=0.1)
+    assert glued["corr_glm_threshold"] > 0.9

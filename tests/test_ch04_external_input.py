@@ -1,13 +1,25 @@
-"""Chapter 4 at SCALE=ci: GLMs and the GNN with the angle encoder are fitted to driven spikes and scored."""
-import math
-
+"""Chapter 4 at SCALE=ci: GLMs and the GNN with the angle encoder are fitted to driven spikes, and each score
+lies within a tolerance of the value measured at ci."""
 import pytest
 
 pytestmark = pytest.mark.chapter
 
+# measured at ci (bitwise repeatable on one machine): (Delta, bits/spike) per method and spike model.
+# Tolerances: 0.03 for the convex GLM fits; 0.05 on Delta and 0.5 bits/spike for the short GNN run.
+MEASURED = {("glm", "threshold"): (0.447, 0.660), ("glm", "lnp"): (0.595, 0.624),
+            ("glm_free", "threshold"): (1.067, 0.559), ("glm_free", "lnp"): (1.065, 0.503),
+            ("gnn", "threshold"): (0.929, -0.806), ("gnn", "lnp"): (0.937, -1.054)}
+TOLERANCE = {"glm": (0.03, 0.03), "glm_free": (0.03, 0.03), "gnn": (0.05, 0.5)}
 
-def test_every_method_is_scored_on_both_driven_spike_models(glued):
-    for key in ("gnn", "glm", "glm_free"):
-        for model in ("threshold", "lnp"):
-            assert 0.0 <= glued[f"delta_{key}_input_{model}"] <= 1.5, (key, model)
-            assert math.isfinite(glued[f"bps_{key}_input_{model}"]), (key, model)
+
+@pytest.mark.parametrize(("key", "model"), sorted(MEASURED))
+def test_every_method_is_scored_as_when_measured_on_driven_spikes(glued, key, model):
+    (delta, bps), (delta_tol, bps_tol) = MEASURED[key, model], TOLERANCE[key]
+    assert glued[f"delta_{key}_input_{model}"] == pytest.approx(delta, abs=delta_tol)
+    assert glued[f"bps_{key}_input_{model}"] == pytest.approx(bps, abs=bps_tol)
+
+
+def test_the_shared_profile_glm_is_the_best_estimate_of_w(glued):
+    for model in ("threshold", "lnp"):
+        assert glued[f"delta_glm_input_{model}"] < min(glued[f"delta_gnn_input_{model}"],
+                                                       glued[f"delta_glm_free_input_{model}"]) - 0.2
