@@ -1,13 +1,27 @@
-"""Chapter 5 at SCALE=ci: GLMs and the GNN are fitted to the single-bump ring (profile II) and scored."""
-import math
-
+"""Chapter 5 at SCALE=ci: GLMs and the GNN are fitted to the single-bump ring (profile II), and each score
+lies within a tolerance of the value measured at ci."""
 import pytest
 
 pytestmark = pytest.mark.chapter
 
+# measured at ci (bitwise repeatable on one machine): (Delta, bits/spike) per method and spike model.
+# Tolerances: 0.03 for the convex GLM fits; 0.05 on Delta and 0.5 bits/spike for the short GNN run.
+MEASURED = {("glm", "threshold"): (0.498, 1.938), ("glm", "lnp"): (0.557, 1.888),
+            ("glm_free", "threshold"): (1.296, 1.625), ("glm_free", "lnp"): (1.374, 1.500),
+            ("gnn", "threshold"): (0.414, -2.130), ("gnn", "lnp"): (0.384, -2.367)}
+TOLERANCE = {"glm": (0.03, 0.03), "glm_free": (0.03, 0.03), "gnn": (0.05, 0.5)}
 
-def test_every_method_is_scored_on_both_spike_models_of_profile_two(glued):
-    for key in ("gnn", "glm", "glm_free"):
-        for model in ("threshold", "lnp"):
-            assert 0.0 <= glued[f"delta_{key}_profile2_{model}"] <= 1.5, (key, model)
-            assert math.isfinite(glued[f"bps_{key}_profile2_{model}"]), (key, model)
+
+@pytest.mark.parametrize(("key", "model"), sorted(MEASURED))
+def test_every_method_is_scored_as_when_measured_on_profile_two(glued, key, model):
+    (delta, bps), (delta_tol, bps_tol) = MEASURED[key, model], TOLERANCE[key]
+    assert glued[f"delta_{key}_profile2_{model}"] == pytest.approx(delta, abs=delta_tol)
+    assert glued[f"bps_{key}_profile2_{model}"] == pytest.approx(bps, abs=bps_tol)
+
+
+def test_with_one_bump_the_gnn_recovers_w_far_better_than_the_free_glm(glued):
+    # measured at ci: GNN Delta 0.414 / 0.384 against the free GLM's 1.296 / 1.374 (and 0.919 / 0.934 for
+    # the same GNN on the four-bump ring of chapter 3)
+    for model in ("threshold", "lnp"):
+        assert glued[f"delta_gnn_profile2_{model}"] < 0.5
+        assert glued[f"delta_gnn_profile2_{model}"] < glued[f"delta_glm_free_profile2_{model}"] - 0.5
