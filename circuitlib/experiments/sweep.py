@@ -31,7 +31,9 @@ cells with ``device="cuda"`` spread over the GPUs)::
     from dask_cuda import LocalCUDACluster
     df = run_sweep(cells, "sweep", client=Client(LocalCUDACluster()))
 
-Records are written by the calling process, so the store needs no shared file system. Every
+In a script, call :func:`run_sweep` under ``if __name__ == "__main__":`` (the local workers are
+new processes that import the script). Records are written by the calling process, so the store
+needs no shared file system. Every
 worker runs torch with one thread (a worker plugin), so N workers on N cores do not oversubscribe.
 """
 from __future__ import annotations
