@@ -1,6 +1,4 @@
 """Chapter 7 at SCALE=ci (needs dataHD.mat; skipped, saying where it looked, when it is absent)."""
-import math
-
 import pytest
 
 pytestmark = pytest.mark.chapter
@@ -12,8 +10,10 @@ def test_all_19_cells_meet_the_hd_criterion(glued):
 
 def test_models_beat_the_mean_rate_and_are_scored_on_held_out_stretches(glued):
     assert glued["bps_glm_hd"] > 0.5                 # tuning + coupling GLM; measured 0.96 at ci
-    for n_hidden in (0, 20):
-        assert math.isfinite(glued[f"bps_gnn_hd_{n_hidden}"])
+    # the GNN, measured at ci: -1.640 bits/spike with no hidden neurons, -1.422 with 20 (tolerance 0.5, as
+    # for the short GNN runs of chapters 3-6); its couplings, not its predictions, are what this chapter reads
+    assert glued["bps_gnn_hd_0"] == pytest.approx(-1.640, abs=0.5)
+    assert glued["bps_gnn_hd_20"] == pytest.approx(-1.422, abs=0.5)
 
 
 def test_the_couplings_follow_the_cells_tuning_not_the_positions_they_are_given(glued):
