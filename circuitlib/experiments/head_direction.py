@@ -36,7 +36,8 @@ def hidden_positions(cell_positions: torch.Tensor, n_hidden: int, ring_size: int
     taken = set(torch.as_tensor(cell_positions).tolist())
     free = torch.tensor(sorted(set(range(ring_size)) - taken), dtype=torch.long)
     if n_hidden > len(free):
-        raise ValueError(f"{n_hidden} hidden nodes do not fit in the {len(free)} free positions of a ring of {ring_size}.")
+        raise ValueError(f"{n_hidden} hidden nodes do not fit in the {len(free)} free positions of a ring "
+                         f"of {ring_size}.")
     return free[torch.randperm(len(free), generator=torch.Generator().manual_seed(seed))[:n_hidden]].sort().values
 
 

@@ -7,8 +7,8 @@ curve (sparse identification in the spirit of SINDy, Brunton et al. 2016).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
