@@ -250,7 +250,8 @@ def weights_scatter(ax: plt.Axes, true: torch.Tensor, learned: torch.Tensor, mas
     return ax
 
 
-def latents_by_type(ax: plt.Axes, latents: torch.Tensor, types: torch.Tensor, labels=None, title: str = "latents") -> plt.Axes:
+def latents_by_type(ax: plt.Axes, latents: torch.Tensor, types: torch.Tensor, labels=None,
+                    title: str = "latents") -> plt.Axes:
     """Learned latents ``[N, 2]`` coloured by true type ``[N]``; ``labels`` one legend entry per type
     (default "type k"; no legend beyond 10 types)."""
     latents, types = latents.detach().cpu(), types.cpu()

@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
+from circuitlib.experiments import assembly as ex
 from circuitlib.infer.assembly_gnn import AssemblyGNN
 from circuitlib.infer.assembly_training import Regularisation, fit_assembly_gnn
-from circuitlib.experiments import assembly as ex
 
 
 def test_each_row_is_validated_and_scales_down():

@@ -4,8 +4,13 @@ import torch
 from torch import nn
 
 from circuitlib.infer.assembly_gnn import AssemblyGNN, rollout
-from circuitlib.infer.assembly_training import (Regularisation, assembly_loss, fit_assembly_gnn,
-                                                  refine_least_squares, regularisers)
+from circuitlib.infer.assembly_training import (
+    Regularisation,
+    assembly_loss,
+    fit_assembly_gnn,
+    refine_least_squares,
+    regularisers,
+)
 from circuitlib.sim import assembly as A
 
 N = 24
@@ -84,7 +89,8 @@ def test_loss_weights_the_terms_by_their_coefficients():
     with pytest.raises(ValueError, match="unknown penalty"):
         regularisers(model, x, terms=("l2",))
     total, parts = assembly_loss(model, x, y, Regularisation(alpha=2, beta=3, gamma=4, zeta=5))
-    expect = parts["prediction"] + 2 * parts["zero_state"] + 3 * parts["decay"] + 4 * parts["monotone"] + 5 * parts["l1"]
+    expect = (parts["prediction"] + 2 * parts["zero_state"] + 3 * parts["decay"] + 4 * parts["monotone"]
+              + 5 * parts["l1"])
     assert total.item() == pytest.approx(expect.item(), rel=1e-5)
 
 
@@ -196,7 +202,12 @@ def test_pairwise_path_keeps_memory_per_chunk_and_the_same_gradients():
     for path in ("pairwise", "edges"):
         model = AssemblyGNN(n, psi_input="pair", chunk_size=chunk, weight_init_std=0.1, message_path=path, seed=0)
         sizes = []
-        with torch.autograd.graph.saved_tensors_hooks(lambda t: sizes.append(t.numel()) or t, lambda t: t):
+
+        def keep(t, sizes=sizes):
+            sizes.append(t.numel())
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
             loss = model(x).pow(2).sum()
         loss.backward()
         grads[path] = (model.weight.grad.clone(), model.psi[0].weight.grad.clone())
@@ -210,8 +221,8 @@ def test_pairwise_path_keeps_memory_per_chunk_and_the_same_gradients():
 
 @pytest.mark.parametrize("psi_input, gamma_of", [("x", "sender"), ("sender", "sender"), ("pair", "receiver")])
 def test_simulator_weights_do_not_depend_on_how_w_and_psi_share_a_scale(psi_input, gamma_of):
-    from circuitlib.experiments.assembly import simulator_weights
     from circuitlib.experiments import assembly as ex
+    from circuitlib.experiments.assembly import simulator_weights
     sim = ex.RECEPTORS.scaled(n_neurons=12, n_frames=5, gamma_of=gamma_of).simulate(burn_in=2, device="cpu")
     model = AssemblyGNN(12, psi_input=psi_input, weight_init_std=0.1, seed=0)
     with torch.no_grad():

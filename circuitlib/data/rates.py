@@ -75,15 +75,17 @@ class RateActivity:
         """Frame times ``[T]`` (float64, CPU), ``start + dt * frame``."""
         return self.start + self.dt * torch.arange(self.n_frames, dtype=torch.float64)
 
-    def slice(self, first: int, stop: int | None = None) -> "RateActivity":
+    def slice(self, first: int, stop: int | None = None) -> RateActivity:
         """Frames ``first`` to ``stop`` (exclusive; default the end) of every field."""
         stop = self.n_frames if stop is None else stop
         if not 0 <= first < stop <= self.n_frames:
             raise ValueError(f"need 0 <= first < stop <= T = {self.n_frames}, got {first}, {stop}.")
-        cut = (lambda v: None if v is None else v[..., first:stop, :])
+        def cut(v):
+            return None if v is None else v[..., first:stop, :]
+
         return RateActivity(cut(self.x), self.dt, cut(self.dxdt), cut(self.inputs), self.start + first * self.dt)
 
-    def split(self, fraction: float) -> tuple["RateActivity", "RateActivity"]:
+    def split(self, fraction: float) -> tuple[RateActivity, RateActivity]:
         """The first ``fraction`` of the frames and the rest (contiguous, e.g. train and held out)."""
         if not 0 < fraction < 1:
             raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}.")
@@ -92,7 +94,9 @@ class RateActivity:
             raise ValueError(f"{self.n_frames} frames are too few to split at {fraction}; record more.")
         return self.slice(0, cut), self.slice(cut)
 
-    def to(self, device) -> "RateActivity":
+    def to(self, device) -> RateActivity:
         """The same activity with every tensor on ``device``."""
-        move = (lambda v: None if v is None else v.to(device))
+        def move(v):
+            return None if v is None else v.to(device)
+
         return RateActivity(move(self.x), self.dt, move(self.dxdt), move(self.inputs), self.start)

@@ -1,6 +1,5 @@
 """The experiments of Allier et al. (2026), Supplementary Tables 1-2: one small validated
-:class:`AssemblyExperiment` per row, with what the reference code does where the text is loose
-(DESIGN.md section 5).
+:class:`AssemblyExperiment` per row, with what the reference code does where the text is loose.
 
     exp = SPARSE.scaled(n_neurons=300, n_frames=20_000)   # a CPU-sized version of the same row
     sim = exp.simulate(seed=0)                             # AssemblyActivity
@@ -8,9 +7,9 @@
 
 Noise: as in the reference code, the table's sigma^2 (7.2 for "High noise", 1 for "Large scale" and
 "External inputs") is used as the standard deviation of a noise added to every neuron's state after
-each Euler step, and the regression target is the noise-free derivative (``noise_on="state"``). "Transmitters": tanh(x_j /
-gamma_j) with the sender's width; "Transmitters & receptors": tanh(x_j / gamma_i) - theta_j x_j,
-the receiver's width and the sender's leak, so psi depends on both neurons.
+each Euler step, and the regression target is the noise-free derivative (``noise_on="state"``).
+"Transmitters": tanh(x_j / gamma_j) with the sender's width; "Transmitters & receptors":
+tanh(x_j / gamma_i) - theta_j x_j, the receiver's width and the sender's leak, so psi depends on both neurons.
 """
 from __future__ import annotations
 
@@ -75,9 +74,11 @@ class AssemblyExperiment:
 
     def __post_init__(self):
         if self.n_neurons < 2 or self.n_frames < 1:
-            raise ValueError(f"{self.name}: need n_neurons >= 2 and n_frames >= 1, got {self.n_neurons}, {self.n_frames}.")
+            raise ValueError(f"{self.name}: need n_neurons >= 2 and n_frames >= 1, got {self.n_neurons}, "
+                             f"{self.n_frames}.")
         if not 0 < self.density <= 1:
-            raise ValueError(f"{self.name}: density is the fraction of non-zero weights, in (0, 1]; got {self.density}.")
+            raise ValueError(f"{self.name}: density is the fraction of non-zero weights, in (0, 1]; "
+                             f"got {self.density}.")
         if self.noise_std < 0 or not 0 <= self.l1_warmup <= 1:
             raise ValueError(f"{self.name}: need noise_std >= 0 and l1_warmup in [0, 1].")
         if self.gamma_of not in GAMMA_OWNERS or self.psi_input not in PSI_INPUTS or self.noise_on not in NOISE_MODELS:
@@ -92,7 +93,7 @@ class AssemblyExperiment:
         """The coefficients of Supp. Eq. 3 for this row (Supp. Table 2)."""
         return Regularisation(self.alpha, self.beta, self.gamma, self.zeta)
 
-    def scaled(self, **changes) -> "AssemblyExperiment":
+    def scaled(self, **changes) -> AssemblyExperiment:
         """The same experiment with some fields changed (e.g. fewer neurons or frames on a CPU)."""
         return replace(self, **changes)
 
@@ -101,9 +102,11 @@ class AssemblyExperiment:
         """Simulate this row (equal type fractions; ``kwargs`` go to :func:`assembly.simulate`).
         A field experiment needs ``field_values`` [n_frames, N] and ``positions`` [N, 2]."""
         if self.modulated and field_values is None:
-            raise ValueError(f"{self.name} modulates neurons by a field: pass field_values [n_frames, N] and positions.")
+            raise ValueError(f"{self.name} modulates neurons by a field: pass field_values [n_frames, N] "
+                             "and positions.")
         return simulate(self.n_neurons, self.n_frames, params=self.params, density=self.density,
-                        gamma_of=self.gamma_of, noise_std=self.noise_std, noise_on=self.noise_on, field=field_values, positions=positions,
+                        gamma_of=self.gamma_of, noise_std=self.noise_std, noise_on=self.noise_on,
+                        field=field_values, positions=positions,
                         seed=seed, device=device, **kwargs)
 
 

@@ -231,4 +231,5 @@ def modulated_row_scores(run: AssemblyFit, field: dict) -> dict:
     moved = run.weights.clone()
     moved[modulated] = run.weights[modulated] / field["k"][:, None]
     return dict(unmodulated=w_scores(run.sim, run.weights, off & ~modulated[:, None]),
-                modulated=w_scores(run.sim, run.weights, off & modulated[:, None]), scale_moved=w_scores(run.sim, moved))
+                modulated=w_scores(run.sim, run.weights, off & modulated[:, None]),
+                scale_moved=w_scores(run.sim, moved))

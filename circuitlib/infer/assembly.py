@@ -82,7 +82,8 @@ class AssemblyEstimator(ActivityModel):
                              "for psi_input='pair' or a model with positions.")
         self.latent_dim, self.psi_input, self.hidden, self.n_layers = latent_dim, psi_input, hidden, n_layers
         self.message_path, self.chunk_size, self.fixed_latents = message_path, chunk_size, fixed_latents
-        self.weight_init_std, self.positions, self.n_steps, self.batch_size = weight_init_std, positions, n_steps, batch_size
+        self.weight_init_std, self.positions = weight_init_std, positions
+        self.n_steps, self.batch_size = n_steps, batch_size
         self.regularisation, self.l1_warmup, self.refine_stride = regularisation, l1_warmup, refine_stride
         self.lr = dict(lr_weights=lr_weights, lr_latents=lr_latents, lr_functions=lr_functions, lr_field=lr_field,
                        lr_final=lr_final)
@@ -111,7 +112,7 @@ class AssemblyEstimator(ActivityModel):
         return (2 * (torch.as_tensor(times, dtype=torch.float64) - first) / (last - first) - 1).float().to(self.device)
 
     # -- fitting -------------------------------------------------------------------------------------
-    def fit(self, data: RateActivity, validation: RateActivity | None = None) -> "AssemblyEstimator":
+    def fit(self, data: RateActivity, validation: RateActivity | None = None) -> AssemblyEstimator:
         """Train on ``data``, a RateActivity (x, dx/dt [T, N]); with ``validation``, score it afterwards."""
         self.model = None
         x, dxdt = self._frames(data)
@@ -138,7 +139,7 @@ class AssemblyEstimator(ActivityModel):
         self.validation_score = None if validation is None else self.score(validation)
         return self
 
-    def refine(self, activity: RateActivity) -> "AssemblyEstimator":
+    def refine(self, activity: RateActivity) -> AssemblyEstimator:
         """Solve W and each neuron's gain and leak on phi* exactly by least squares, with phi* and
         psi* fixed, on every ``refine_stride``-th frame of ``activity``; updates ``weights``."""
         self.check_fitted("refine")

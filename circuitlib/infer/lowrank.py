@@ -55,7 +55,8 @@ def align(m_hat: torch.Tensor, m_ref: torch.Tensor) -> torch.Tensor:
     Resolves the linear-map ambiguity for comparisons with a known ground truth. [N, R].
     """
     if m_hat.shape != m_ref.shape:
-        raise ValueError(f"m_hat and m_ref must have the same shape, got {tuple(m_hat.shape)} and {tuple(m_ref.shape)}.")
+        raise ValueError(f"m_hat and m_ref must have the same shape, got {tuple(m_hat.shape)} and "
+                         f"{tuple(m_ref.shape)}.")
     return m_hat @ torch.linalg.lstsq(m_hat, m_ref.to(m_hat)).solution
 
 
@@ -143,7 +144,7 @@ class StandardFit(_LowRankFit):
                                  f"got shape {tuple(n_init.shape)}.")
         self.n_init, self.steps, self.lr, self.momentum = n_init, steps, lr, momentum
 
-    def fit(self, data: RateActivity, validation=None) -> "StandardFit":
+    def fit(self, data: RateActivity, validation=None) -> StandardFit:
         """Recover m from ``data`` (x [B, T, N], Euler frames every ``dt``), then fit n from ``n_init``."""
         x = self._loadings(data)
         gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, data.dt))
@@ -173,7 +174,7 @@ class MaxEntFit(_LowRankFit):
             raise ValueError(f"ridge must be >= 0, got {ridge}.")
         self.ridge = ridge
 
-    def fit(self, data: RateActivity, validation=None) -> "MaxEntFit":
+    def fit(self, data: RateActivity, validation=None) -> MaxEntFit:
         """Recover m from ``data`` (x [B, T, N], Euler frames every ``dt``), then solve for n."""
         x = self._loadings(data)
         gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, data.dt))
@@ -187,7 +188,8 @@ class MaxEntFit(_LowRankFit):
 
 def field_error(m_ref: torch.Tensor, n_ref: torch.Tensor, m: torch.Tensor, n: torch.Tensor,
                 kappa: torch.Tensor) -> float:
-    """Relative L2 error of the latent flow field of ``(m, n)`` against ``(m_ref, n_ref)`` on points ``kappa`` [G, R]."""
+    """Relative L2 error of the latent flow field of ``(m, n)`` against ``(m_ref, n_ref)`` on points
+    ``kappa`` [G, R]."""
     ref = latent_field(m_ref, n_ref, kappa.to(m_ref))
     other = latent_field(m, n, kappa.to(m))
     return float((other.to(ref) - ref).norm() / ref.norm())

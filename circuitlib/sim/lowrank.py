@@ -22,7 +22,8 @@ from scipy.optimize import brentq
 
 from .._device import resolve_device
 from ..data.rates import RateActivity
-from ..lowrank_dynamics import DTYPE, check_loadings, latent, latent_field
+from ..lowrank_dynamics import DTYPE, check_loadings, latent_field
+from ..lowrank_dynamics import latent as latent  # re-exported: lowrank.latent(x, m)
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,7 +107,8 @@ def four_population_ring(offset: float = 1.1) -> Loadings:
     (var(n) = 4 I) and, because the clusters are independent of m, the ring's mean-field dynamics.
     """
     if not 0 <= offset < 1.2:
-        raise ValueError(f"offset must lie in [0, 1.2) so that the within-cluster variance stays positive, got {offset}.")
+        raise ValueError(f"offset must lie in [0, 1.2) so that the within-cluster variance stays positive, "
+                         f"got {offset}.")
     signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]], dtype=DTYPE)
     base = gaussian(TASKS["ring"], var_n=1.6**2 + 1.44 - offset**2).covs[0]
     means = torch.cat([torch.zeros(4, 2, dtype=DTYPE), offset * signs], 1)
