@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import dask
 import pandas as pd
 import pytest
 import torch
@@ -44,9 +45,19 @@ class Exploding(Correlation):
 sweep.register_method("test_explodes")(Exploding)
 
 
+class KillsItsWorker(Correlation):
+    def fit(self, data, validation=None):
+        os._exit(1)                                       # the worker process dies mid-cell
+
+
+sweep.register_method("test_kills_worker")(KillsItsWorker)
+
+
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+    """Two worker processes; a task whose worker dies is not retried (allowed-failures 0)."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         yield c
 
@@ -106,6 +117,21 @@ def test_a_raising_cell_is_recorded_with_its_traceback_and_the_grid_goes_on(tmp_
     assert evaluations(log) == 3                                               # an error is a finished cell
     sweep.run_sweep(grid, store, client=client, progress=False, retry_errors=True)
     assert evaluations(log) == 4                                               # ... unless retried
+
+
+def test_a_cell_that_kills_its_worker_is_recorded_and_the_grid_goes_on(tmp_path, client):
+    log, store = tmp_path / "log", tmp_path / "store"
+    grid = cells(log, methods=("pearson", "test_kills_worker", "partial"), seeds=(0,))
+    df = sweep.run_sweep(grid, store, client=client, progress=False)
+    assert all(sweep.read_record(store, c) is not None for c in grid)
+    killed = df.iloc[1]
+    assert (killed["status"], killed["error_type"], killed["error_stage"]) == ("error", "KilledWorker", "worker")
+    # a cell that shared the dying worker may be lost with it; a retry recomputes only the errors
+    done = {c.key: stored(store, c) for c, status in zip(grid, df["status"]) if status == "ok"}
+    client.wait_for_workers(2, timeout=60)
+    retried = sweep.run_sweep([grid[0], grid[2]], store, client=client, progress=False, retry_errors=True)
+    assert (retried["status"] == "ok").all()
+    assert {key: stored(store, c) for c in grid for key in [c.key] if key in done} == done
 
 
 def test_workers_run_torch_with_one_thread(tmp_path, client):
