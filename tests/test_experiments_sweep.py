@@ -217,10 +217,12 @@ def test_the_hash_is_the_same_in_a_fresh_python_process():
 
 
 @pytest.mark.parametrize("params, error", [({"w": torch.zeros(2)}, TypeError), ({"r": float("nan")}, ValueError),
-                                           ({"device": "cuda"}, ValueError), ({"nested": {"a": 1}}, TypeError)])
+                                           ({"device": "cuda"}, ValueError), ({"seed": 1}, ValueError),
+                                           ({"nested": {"a": 1}}, TypeError)])
 def test_a_cell_refuses_parameters_that_are_not_plain_data(params, error):
     with pytest.raises(error, match="Cell|parameter"):
         Cell("ring", "pearson", generator_params=params)
+    assert Cell("ring", "tca", method_params={"seed": 1}).config()["method_params"] == {"seed": 1}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ from ..sim import ring
 # ---------------------------------------------------------------------------------------------
 # cells
 # ---------------------------------------------------------------------------------------------
-Scalar = (str, int, float, bool, type(None))
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _freeze(name: str, value):
@@ -79,7 +79,7 @@ def _freeze(name: str, value):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"parameter {name}={value!r} is not finite; a cell's parameters must be finite numbers.")
-    if isinstance(value, Scalar):
+    if isinstance(value, _SCALARS):
         return value
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(name, v) for v in value)
@@ -87,14 +87,15 @@ def _freeze(name: str, value):
                     "them; give numbers, strings, booleans, None or lists of these, so the cell is pure data.")
 
 
-def _params(what: str, params) -> tuple[tuple[str, Any], ...]:
-    """Sorted ``(key, frozen value)`` pairs from a dict (or pairs)."""
+def _params(what: str, params, reserved: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """Sorted ``(key, frozen value)`` pairs from a dict (or pairs); ``reserved`` keys are Cell fields."""
     items = dict(params or {})
     for key in items:
         if not isinstance(key, str):
             raise TypeError(f"{what} keys must be strings, got {key!r}.")
-    if "device" in items or "seed" in items:
-        raise ValueError(f"{what} must not contain 'device' or 'seed': set them as Cell(device=..., seed=...).")
+    taken = [k for k in reserved if k in items]
+    if taken:
+        raise ValueError(f"{what} must not contain {taken}: set them as Cell({taken[0]}=...).")
     return tuple((k, _freeze(k, items[k])) for k in sorted(items))
 
 
@@ -106,8 +107,9 @@ def _jsonable(value):
 class Cell:
     """One point of the grid: ``generator`` with ``generator_params``, ``method`` with
     ``method_params`` (dicts are accepted and stored as sorted pairs), ``seed`` (passed to the
-    generator), ``scale`` (a label such as "ci" / "quick" / "paper" that keeps grids apart in one
-    store) and ``device`` (given to the generator and the method).
+    generator; a method's own initialisation seed, if it has one, is a method parameter),
+    ``scale`` (a label such as "ci" / "quick" / "paper" that keeps grids apart in one store) and
+    ``device`` (given to the generator and the method).
 
     Two cells are equal, and hash equally, when their canonical JSON (:meth:`config`, sorted keys,
     floats in ``repr`` form) is the same; ``key`` is its sha256, stable across processes and
@@ -130,8 +132,9 @@ class Cell:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise TypeError(f"Cell.seed must be an integer, got {self.seed!r}.")
         object.__setattr__(self, "seed", int(self.seed))
-        object.__setattr__(self, "generator_params", _params("generator_params", self.generator_params))
-        object.__setattr__(self, "method_params", _params("method_params", self.method_params))
+        object.__setattr__(self, "generator_params",
+                           _params("generator_params", self.generator_params, ("device", "seed")))
+        object.__setattr__(self, "method_params", _params("method_params", self.method_params, ("device",)))
         object.__setattr__(self, "key", hashlib.sha256(self.canonical_json().encode()).hexdigest())
 
     def config(self) -> dict:
