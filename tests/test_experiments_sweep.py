@@ -94,6 +94,7 @@ def test_an_interrupted_sweep_reruns_only_the_missing_cells(tmp_path, client):
     again = sweep.run_sweep(grid, store, client=client, progress=False)
     assert evaluations(log) == 4
     pd.testing.assert_frame_equal(again, resumed)
+    assert sorted(sweep.read_store(store)["hash"]) == sorted(c.key for c in grid)
 
     fresh_log, fresh_store = tmp_path / "fresh_log", tmp_path / "fresh"
     fresh = sweep.run_sweep(cells(fresh_log), fresh_store, client=client, progress=False)  # never interrupted
