@@ -1,0 +1,284 @@
+"""The benchmark of chapter 13: every method on every generator over seeds, as cells of
+:mod:`circuitlib.experiments.sweep`.
+
+    from circuitlib.experiments import benchmark, sweep
+    cells = benchmark.grid("quick", seeds=[0])               # list of sweep.Cell
+    with benchmark.local_client(2) as client:                # closed (workers ended) on exit
+        df = sweep.run_sweep(cells, "results/benchmark", client=client)
+    board = sweep.leaderboard(df[df.generator.isin(benchmark.EI)], "auroc")
+
+Importing this module registers, beside what :mod:`~circuitlib.experiments.sweep` registers:
+
+generators (``(seed, device, **params) -> (data, Truth)``)
+    ``ring_threshold``, ``ring_lnp``: the Mexican-hat ring of Yoon et al. (2025) (four bumps), its
+    two spike models; ``ring_single_bump``: local excitation and broad inhibition (one bump) with
+    the sinusoidal drive of chapter 5 that moves the bump; all scored by Delta ("ring").
+    ``ei``, ``ei_common``: the Dale's-law E/I network of :mod:`circuitlib.sim.ei_network`, without
+    and with a shared slow input to half the neurons (``common_strength`` 0.5); scored by the
+    edge metrics ("directed": ROC AUC and average precision of |w| over off-diagonal pairs).
+    ``assembly``: the sparse rate assembly of Allier et al. (2026) (Supp. Table 1, "Sparse", 5 %
+    of W non-zero) scaled to ``n_neurons`` and ``n_frames``; scored by W R^2 and slope ("rate",
+    W in the simulator's units). Data are a (train, validation, test) triple of contiguous frames.
+
+methods (``factory(device=..., **hp)``)
+    ``ccg`` (:class:`~circuitlib.infer.ccg.CCG`), ``linear_rate``
+    (:class:`~circuitlib.infer.linear_rate.LinearRate`, dx/dt regressed on tanh(x)) and
+    ``assembly_gnn`` (:class:`~circuitlib.infer.assembly.AssemblyEstimator`, regularisation given
+    as its four scalar coefficients so a cell stays plain data).
+
+:data:`CONFIGS` holds the one documented configuration of each method at each scale,
+:data:`APPLIES` which methods run on which generators, :data:`GENERATOR_PARAMS` the data of each
+scale; :func:`grid` crosses them with seeds.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import os
+from dataclasses import dataclass
+
+from distributed import Client, LocalCluster
+
+from ..data.rates import RateActivity
+from ..infer.assembly_training import Regularisation
+from ..sim import ei_network, ring
+from ..sim.assembly import AssemblyActivity
+from . import sweep
+from .assembly import BASELINE, TRANSMITTERS, simulator_weights
+from .assembly_runs import w_scores
+from .sweep import Cell, Estimator, Truth, register_generator, register_method, register_metrics
+
+SCALES = ("ci", "quick", "paper")
+RINGS = ("ring_threshold", "ring_lnp", "ring_single_bump")
+EI = ("ei", "ei_common")
+ASSEMBLIES = ("assembly", "assembly_transmitters")
+GENERATOR_NAMES = RINGS + EI + ASSEMBLIES
+
+
+# ---------------------------------------------------------------------------------------------
+# generators
+# ---------------------------------------------------------------------------------------------
+@register_generator("ring_threshold")
+def ring_threshold(seed: int, device: str, **params):
+    """The Mexican-hat ring (four bumps), threshold spike model; ``params`` as for sweep's ``ring``."""
+    return sweep.ring_generator(seed, device, profile="mexican_hat", model="threshold", **params)
+
+
+@register_generator("ring_lnp")
+def ring_lnp(seed: int, device: str, **params):
+    """The Mexican-hat ring (four bumps), LNP spike model (the reference operating point, g_th = 0)."""
+    return sweep.ring_generator(seed, device, profile="mexican_hat", model="lnp", **params)
+
+
+@register_generator("ring_single_bump")
+def ring_single_bump(seed: int, device: str, *, n: int = 100, duration: float = 60.0, model: str = "threshold",
+                     amplitude: float = math.pi / 2, period: float = 2.0, **params):
+    """Local excitation, broad inhibition (one bump) on a ring of ``n``, driven by
+    ``theta(t) = amplitude sin(2 pi t / period)`` (radians; chapter 5), so the bump sweeps the ring."""
+    w = ring.local_excitation_broad_inhibition(n)
+    theta = ring.sinusoidal_drive(duration, amplitude=amplitude, period=period, **({"dt": params["dt"]}
+                                                                                   if "dt" in params else {}))
+    train = ring.simulate(model, duration=duration, n=n, seed=seed, device=device, weights=w, theta=theta, **params)
+    return train, Truth(w, "ring")
+
+
+def _ei(seed, device, common_strength, **params):
+    train, truth = ei_network.simulate(seed=seed, device=device, common_strength=common_strength, **params)
+    return train, Truth(truth.weights, "directed")
+
+
+@register_generator("ei")
+def ei(seed: int, device: str, **params):
+    """The E/I network (:func:`circuitlib.sim.ei_network.simulate`) without a shared input."""
+    if params.get("common_strength", 0.0):
+        raise ValueError("'ei' has no shared input; use the 'ei_common' generator for one.")
+    params.pop("common_strength", None)
+    return _ei(seed, device, 0.0, **params)
+
+
+@register_generator("ei_common")
+def ei_common(seed: int, device: str, common_strength: float = 0.5, **params):
+    """The E/I network with a shared slow input (OU, 0.3 s) of ``common_strength`` to half the neurons."""
+    if not common_strength > 0:
+        raise ValueError("'ei_common' needs common_strength > 0; use 'ei' for the network without it.")
+    return _ei(seed, device, common_strength, **params)
+
+
+@dataclass(frozen=True)
+class RateTruth(Truth):
+    """A rate assembly's truth: ``weights`` and the simulated ``activity`` (types, psi, gain), which
+    the "rate" metrics need to put a learned W into the simulator's units."""
+
+    activity: AssemblyActivity | None = None
+
+
+ASSEMBLY_ROWS = {"assembly": BASELINE, "assembly_transmitters": TRANSMITTERS}
+
+
+def _assembly(row, seed, device, n_neurons, n_frames, fractions=(0.8, 0.1, 0.1)):
+    sim = row.scaled(n_neurons=n_neurons, n_frames=n_frames).simulate(seed=seed, device=device)
+    edges = [0]
+    for f in fractions[:-1]:
+        edges.append(edges[-1] + round(f * n_frames))
+    edges.append(n_frames)
+    recording = sim.recording()
+    parts = tuple(RateActivity(recording.x[a:b], recording.dt, recording.dxdt[a:b], start=a * recording.dt)
+                  for a, b in zip(edges, edges[1:]))
+    return parts, RateTruth(sim.weights.cpu().double(), "rate", sim)
+
+
+@register_generator("assembly")
+def assembly(seed: int, device: str, *, n_neurons: int = 100, n_frames: int = 10_000):
+    """The baseline row of Allier et al. (2026) (dense Cauchy W, psi = tanh, four neuron types, no
+    noise) at ``n_neurons`` x ``n_frames`` (dt = 0.01); contiguous 80/10/10 % train / validation / test."""
+    return _assembly(BASELINE, seed, device, n_neurons, n_frames)
+
+
+@register_generator("assembly_transmitters")
+def assembly_transmitters(seed: int, device: str, *, n_neurons: int = 100, n_frames: int = 10_000):
+    """The "Transmitters" row: as ``assembly`` but psi_j = tanh(x_j / gamma_j), widths 1, 2, 4, 8 by
+    type, so a regression on tanh(x) is misspecified while the GNN learns psi*."""
+    return _assembly(TRANSMITTERS, seed, device, n_neurons, n_frames)
+
+
+@register_metrics("rate")
+def rate_metrics(truth: RateTruth, estimator) -> dict:
+    """W R^2 and slope against the simulator's W (off the diagonal). The assembly GNN's W is put in
+    the simulator's units by matching its psi* to the true psi
+    (:func:`~circuitlib.experiments.assembly.simulator_weights`); a regression on tanh(x) is in
+    units of g W and is divided by the gain g."""
+    sim = truth.activity
+    model = getattr(estimator, "model", None)
+    w = simulator_weights(model, sim) if model is not None else estimator.weights / sim.gain
+    r2, slope = w_scores(sim, w)
+    return {"w_r2": r2, "w_slope": slope}
+
+
+# ---------------------------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------------------------
+register_method("ccg")(Estimator("circuitlib.infer.ccg", "CCG"))
+register_method("linear_rate")(Estimator("circuitlib.infer.linear_rate", "LinearRate"))
+
+
+@register_method("assembly_gnn")
+def assembly_gnn(*, device: str = "auto", alpha: float = 1.0, beta: float = 0.0, gamma: float = 10.0,
+                 zeta: float = 0.0, **hp):
+    """:class:`~circuitlib.infer.assembly.AssemblyEstimator` with ``Regularisation(alpha, beta, gamma, zeta)``."""
+    from ..infer.assembly import AssemblyEstimator
+    return AssemblyEstimator(regularisation=Regularisation(alpha, beta, gamma, zeta), device=device, **hp)
+
+
+def ring_gnn_directed_available() -> bool:
+    """Whether :class:`~circuitlib.infer.ring_gnn_training.RingGNN` has a ``directed`` option (w not
+    forced symmetric); without one it cannot rank directed edges and is not run on the E/I network."""
+    from ..infer.ring_gnn_training import RingGNN
+    return "directed" in inspect.signature(RingGNN).parameters
+
+
+# ---------------------------------------------------------------------------------------------
+# the grid
+# ---------------------------------------------------------------------------------------------
+APPLIES: dict[str, tuple[str, ...]] = {
+    "pearson": RINGS + EI, "partial": RINGS + EI, "seqnmf": RINGS + EI, "tca": RINGS + EI, "ccg": RINGS + EI,
+    "glm_free": RINGS + EI, "glm_shared": RINGS, "ring_gnn": RINGS,
+    "assembly_gnn": ASSEMBLIES, "linear_rate": ASSEMBLIES,
+}
+"""method -> the generators it runs on. The shared-profile GLM assumes a circulant W (rings only);
+the ring GNN's w is symmetric, so it cannot rank directed edges (rings only, until RingGNN has a
+``directed`` option: :func:`ring_gnn_directed_available`); the rate methods read rate activity."""
+
+GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
+    # rings: 100 neurons, seconds of recording (80 % train); E/I: 100 neurons at 10-30 Hz, seconds;
+    # assemblies: neurons x frames (dt = 0.01)
+    "ci": {**dict.fromkeys(RINGS, {"duration": 6.0}), **dict.fromkeys(EI, {"duration": 30.0}),
+           **dict.fromkeys(ASSEMBLIES, {"n_neurons": 100, "n_frames": 10_000})},
+    "quick": {**dict.fromkeys(RINGS, {"duration": 30.0}), **dict.fromkeys(EI, {"duration": 120.0}),
+              **dict.fromkeys(ASSEMBLIES, {"n_neurons": 100, "n_frames": 10_000})},
+    "paper": {**dict.fromkeys(RINGS, {"duration": 480.0}), **dict.fromkeys(EI, {"duration": 600.0}),
+              **dict.fromkeys(ASSEMBLIES, {"n_neurons": 1000, "n_frames": 100_000})},
+}
+
+_GNN_RING = {"message": "positive", "update": "additive", "readout": "flatten", "lr": 3e-3}
+_GNN_ASSEMBLY = {"lr_weights": 4e-3, "lr_functions": 1e-3, "lr_latents": 3e-2, "refine_stride": 4}
+CONFIGS: dict[str, dict[str, dict]] = {
+    scale: {
+        # zero-lag correlation of 10 ms counts; partial: the negated, normalised precision matrix
+        "pearson": {}, "partial": {},
+        # 10 sequence templates of 2 lags on 10 ms bins / rank-10 CP of 10 segments, 20 ms smoothing (chapter 2)
+        "seqnmf": {"n_components": 10, "n_iter": iters}, "tca": {"rank": 10, "n_iter": iters},
+        # excess synchrony at 1-5 ms lags over a 20 ms interval-jitter null, z-scored (the defaults)
+        "ccg": {},
+        # Poisson GLMs on 1 ms bins, 10 raised-cosine bases over 20 ms, L-BFGS capped at glm_iter;
+        # the free form with the estimator's own default penalty
+        "glm_free": {"max_iter": glm_iter}, "glm_shared": {"max_iter": glm_iter},
+        # chapter 3's best variant: positive additive messages, flatten readout on structure_bins bins
+        "ring_gnn": {**_GNN_RING, "epochs": epochs, "structure_bins": structure_bins},
+        # chapter 8's learning rates; Adam steps, then least squares on every 4th frame
+        "assembly_gnn": {**_GNN_ASSEMBLY, "n_steps": steps},
+        # plain least squares (a 1e-8 ridge keeps the solve well posed)
+        "linear_rate": {},
+    }
+    for scale, iters, glm_iter, epochs, structure_bins, steps in (
+        ("ci", 20, 20, 1, 2000, 500), ("quick", 200, 100, 3, 8000, 2000), ("paper", 500, 2000, 30, None, 20_000))
+}
+"""scale -> method -> hyper-parameters (each method's one configuration; only budgets grow with scale)."""
+
+
+def method_params(method: str, generator: str, scale: str) -> dict:
+    """The hyper-parameters of ``method`` on ``generator`` at ``scale``: :data:`CONFIGS`, plus, for the
+    assembly GNN, the psi* input and regularisation of the generator's row of Supp. Tables 1-2."""
+    params = dict(CONFIGS[scale][method])
+    if method == "assembly_gnn":
+        row = ASSEMBLY_ROWS[generator]
+        reg = row.regularisation
+        params.update(psi_input=row.psi_input, alpha=reg.alpha, beta=reg.beta, gamma=reg.gamma, zeta=reg.zeta,
+                      l1_warmup=row.l1_warmup)
+    return params
+
+
+def _check(scale: str, seeds) -> list[int]:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}.")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed.")
+    return seeds
+
+
+def grid(scale: str, seeds=(0,), device: str = "cpu", generators=GENERATOR_NAMES, methods=tuple(APPLIES)) -> list[Cell]:
+    """Every applicable (generator, method) pair of :data:`APPLIES` at ``scale`` ("ci": a tiny grid,
+    about a minute on 2 cores; "quick": minutes on 2 cores; "paper": the full budgets, meant for a
+    cluster with 5 seeds), once per seed; ``generators`` / ``methods`` narrow it."""
+    seeds = _check(scale, seeds)
+    return [Cell(g, m, GENERATOR_PARAMS[scale][g], method_params(m, g, scale), seed=s, scale=scale, device=device)
+            for g in generators for m in methods if g in APPLIES[m] for s in seeds]
+
+
+LOW_RATE_METHODS = ("pearson", "partial", "ccg", "glm_free")
+LOW_RATE_PARAMS = {"ci": {"n": 50, "duration": 120.0, "rates": (1.0, 5.0)},
+                   "quick": {"n": 50, "duration": 600.0, "rates": (1.0, 5.0)},
+                   "paper": {"n": 100, "duration": 1800.0, "rates": (1.0, 5.0)}}
+"""The low-rate recordings of issue 18: the E/I network at 1-5 Hz for 2 (ci), 10 (quick) or 30 (paper) minutes."""
+
+
+def low_rate_grid(scale: str, seeds=(0,), device: str = "cpu", methods=LOW_RATE_METHODS) -> list[Cell]:
+    """The E/I network (no shared input) at 1-5 Hz (:data:`LOW_RATE_PARAMS`), each method of
+    ``methods`` in its :data:`CONFIGS` configuration, once per seed."""
+    seeds = _check(scale, seeds)
+    return [Cell("ei", m, LOW_RATE_PARAMS[scale], dict(CONFIGS[scale][m]), seed=s, scale=scale, device=device)
+            for m in methods for s in seeds]
+
+
+@contextlib.contextmanager
+def local_client(n_workers: int | None = None):
+    """A ``distributed.Client`` on a LocalCluster of ``n_workers`` single-threaded worker processes
+    (default: the cores this process may use); cluster and workers are closed on exit, also
+    after an error or an interrupt, so no worker outlives the block (e.g. in a notebook)."""
+    if n_workers is None:
+        n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        yield client
+
