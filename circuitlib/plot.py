@@ -303,3 +303,27 @@ def flow_field(ax: plt.Axes, m: torch.Tensor, n: torch.Tensor, grid: torch.Tenso
     ax.set(title=title, xlabel=r"$\kappa_1$", ylabel=r"$\kappa_2$", aspect="equal", xlim=(-extent, extent),
            ylim=(-extent, extent))
     return ax
+
+
+def leaderboard_heatmap(ax: plt.Axes, table, title: str = "", cmap: str = "viridis", vmin: float | None = None,
+                        vmax: float | None = None, digits: int = 2, colorbar: bool = True):
+    """A leaderboard's mean table (rows: methods, columns: generators; a pandas DataFrame such as
+    ``sweep.leaderboard(df, metric)["mean"]``) as a heat map with each value written in its cell;
+    missing entries (a method that does not apply) are left blank. Returns the image."""
+    values = torch.as_tensor(table.to_numpy(dtype=float))
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    finite = values[torch.isfinite(values)]
+    middle = 0.5 * (float(finite.min()) + float(finite.max())) if finite.numel() else 0.0
+    if vmin is not None and vmax is not None:
+        middle = 0.5 * (vmin + vmax)
+    for (i, j), v in zip(torch.cartesian_prod(torch.arange(values.shape[0]), torch.arange(values.shape[1])).tolist(),
+                         values.flatten().tolist()):
+        if math.isfinite(v):
+            ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=8,
+                    color="black" if v > middle else "white")
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns], rotation=30, ha="right")
+    ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
+    ax.set(title=title)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    return im
