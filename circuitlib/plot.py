@@ -312,15 +312,12 @@ def leaderboard_heatmap(ax: plt.Axes, table, title: str = "", cmap: str = "virid
     missing entries (a method that does not apply) are left blank. Returns the image."""
     values = torch.as_tensor(table.to_numpy(dtype=float))
     im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    finite = values[torch.isfinite(values)]
-    middle = 0.5 * (float(finite.min()) + float(finite.max())) if finite.numel() else 0.0
-    if vmin is not None and vmax is not None:
-        middle = 0.5 * (vmin + vmax)
     for (i, j), v in zip(torch.cartesian_prod(torch.arange(values.shape[0]), torch.arange(values.shape[1])).tolist(),
                          values.flatten().tolist()):
         if math.isfinite(v):
+            r, g, b, _ = im.cmap(im.norm(v))
             ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=8,
-                    color="black" if v > middle else "white")
+                    color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white")
     ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns], rotation=30, ha="right")
     ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
     ax.set(title=title)
