@@ -282,3 +282,51 @@ def local_client(n_workers: int | None = None):
             Client(cluster) as client:
         yield client
 
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the results
+# ---------------------------------------------------------------------------------------------
+FAMILIES = {"rings": (RINGS, "delta"), "E/I network": (EI, "auroc"), "rate assemblies": (ASSEMBLIES, "w_r2")}
+"""family -> (its generators, its headline metric): Delta (lower is better), ROC AUC, W R^2."""
+GLUE_NAMES = {"ring_gnn": "gnn", "average_precision": "ap"}
+"""Method and metric names as chapter 13 glues them (``delta_gnn_ring_threshold``, ``ap_ccg_ei``)."""
+
+
+def boards(df, metrics_of=None) -> dict:
+    """``{(family, metric): sweep.leaderboard}`` of a benchmark frame, one per family and metric
+    (default: each family's headline metric, plus average precision for the E/I network); methods
+    in the order of :data:`APPLIES`, generators in the order of :data:`GENERATOR_NAMES`."""
+    metrics_of = metrics_of or {"rings": ("delta",), "E/I network": ("auroc", "average_precision"),
+                                "rate assemblies": ("w_r2",)}
+    out = {}
+    for family, (generators, _) in FAMILIES.items():
+        part = df[df["generator"].isin(generators)]
+        for metric in metrics_of.get(family, ()):
+            if part.empty or metric not in part:
+                continue
+            board = sweep.leaderboard(part, metric)
+            order = [m for m in APPLIES if m in board.index]
+            out[family, metric] = board.loc[order, [(s, g) for s in ("mean", "sd", "n") for g in generators
+                                                    if (s, g) in board.columns]]
+    return out
+
+
+def glue_values(df) -> dict:
+    """``{f"{metric}_{method}_{generator}": mean over seeds}`` for every entry of :func:`boards` (E/I:
+    auroc and ap; rings: delta; assemblies: w_r2), method names as in :data:`GLUE_NAMES`."""
+    out = {}
+    for (_, metric), board in boards(df).items():
+        for method, row in board["mean"].iterrows():
+            for generator, value in row.items():
+                if value == value:                                     # not NaN
+                    name = f"{GLUE_NAMES.get(metric, metric)}_{GLUE_NAMES.get(method, method)}_{generator}"
+                    out[name] = float(value)
+    return out
+
+
+def low_rate_table(df):
+    """Methods x (AUC, AP, fit seconds) of a :func:`low_rate_grid` frame, means over seeds."""
+    ok = df[df["status"] == "ok"]
+    table = ok.groupby("method")[["auroc", "average_precision", "fit_seconds"]].mean()
+    return table.loc[[m for m in LOW_RATE_METHODS if m in table.index]]
