@@ -194,7 +194,7 @@ GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
     # assemblies: neurons x frames (dt = 0.01)
     "ci": {**dict.fromkeys(RINGS, {"duration": 6.0}), **dict.fromkeys(EI, {"duration": 30.0}),
            **dict.fromkeys(ASSEMBLIES, {"n_neurons": 100, "n_frames": 10_000})},
-    "quick": {**dict.fromkeys(RINGS, {"duration": 30.0}), **dict.fromkeys(EI, {"duration": 120.0}),
+    "quick": {**dict.fromkeys(RINGS, {"duration": 20.0}), **dict.fromkeys(EI, {"duration": 120.0}),
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 100, "n_frames": 10_000})},
     "paper": {**dict.fromkeys(RINGS, {"duration": 480.0}), **dict.fromkeys(EI, {"duration": 600.0}),
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 1000, "n_frames": 100_000})},
@@ -221,7 +221,7 @@ CONFIGS: dict[str, dict[str, dict]] = {
         "linear_rate": {},
     }
     for scale, iters, glm_iter, epochs, structure_bins, steps in (
-        ("ci", 20, 20, 1, 2000, 500), ("quick", 200, 100, 3, 8000, 2000), ("paper", 500, 2000, 30, None, 20_000))
+        ("ci", 20, 20, 1, 2000, 500), ("quick", 100, 60, 1, 4000, 2000), ("paper", 500, 2000, 30, None, 20_000))
 }
 """scale -> method -> hyper-parameters (each method's one configuration; only budgets grow with scale)."""
 
