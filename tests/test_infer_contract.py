@@ -72,7 +72,7 @@ class Config:
 GNN = dict(epochs=1, window=20, streams=2, channels=4, embed_dim=4, hidden=8, progress=False, device="cpu")
 
 SPIKE_TRAIN_METHODS = {
-    "glm_shared": Config(CouplingGLM, dict(max_iter=20, device="cpu"), bad=dict(coupling="banded")),
+    "glm_shared": Config(CouplingGLM, dict(coupling="shared", max_iter=20, device="cpu"), bad=dict(coupling="banded")),
     "glm_free": Config(CouplingGLM, dict(coupling="free", strength=1e-4, max_iter=20, device="cpu"),
                        bad=dict(strength=-1.0)),
     "ring_gnn": Config(RingGNN, GNN, bad=dict(message="receiver")),
