@@ -93,3 +93,20 @@ def test_factorisations_and_correlations_refuse_bad_input():
         TCA(n_segments=10, bin_width=1.0).fit(torch.rand(15, 3))
     with pytest.raises(ValueError, match="negative"):
         SeqNMF(bin_width=1.0).fit(-torch.rand(20, 3))
+
+
+def test_lag_window_finds_a_lagged_pair_that_zero_lag_misses():
+    # neuron 1 repeats neuron 0's spikes 3 bins later; neurons 2, 3 are independent
+    gen = torch.Generator().manual_seed(0)
+    x = torch.poisson(torch.full((20_000, 4), 0.05), generator=gen)
+    x[3:, 1] = x[:-3, 0]
+    zero = Correlation(bin_width=1.0).fit(x)
+    lagged = Correlation(bin_width=1.0, max_lag=5.0).fit(x)
+    assert zero.lag is None and abs(zero.weights[1, 0]) < 0.05
+    assert lagged.weights[1, 0] > 0.9 and lagged.lag[1, 0] == 3      # sender 0 leads receiver 1 by 3 bins
+    assert abs(lagged.weights[0, 1]) < 0.05                           # directed: 1 never leads 0
+    off = ~torch.eye(4, dtype=torch.bool)
+    off[1, 0] = False
+    assert lagged.weights[off].abs().max() < 0.05
+    with pytest.raises(ValueError, match="pearson"):
+        Correlation("partial", max_lag=0.01)

@@ -223,3 +223,46 @@ def test_identical_spike_trains_collapse_w_unless_the_ring_prior_tells_positions
 def test_residual_penalty_needs_the_residual():
     with pytest.raises(ValueError, match="w_residual"):
         RingGNN(residual_l2=1e-3)
+
+
+def low_rate_spikes(duration=60.0, seed=0):
+    """6 E/I neurons at 1-5 Hz, 1 ms bins; one strong directed synapse 0 -> 1 and nothing back."""
+    from circuitlib.sim import ei_network
+    w = torch.zeros(6, 6, dtype=torch.float64)
+    w[1, 0] = 1.0
+    return ei_network.simulate(duration=duration, n=6, rates=(1, 5), weights=w, seed=seed, device="cpu")[0]
+
+
+def test_output_starts_at_each_neurons_mean_rate():
+    # issue 18: the decoder started at ~1 spike per bin, which low-rate data could not train away
+    train = low_rate_spikes()
+    model = RingGNN(epochs=1, lr=1e-12, window=50, streams=2, progress=False, device="cpu").fit(train)
+    mean = train.to_dense().mean(0)
+    assert torch.allclose(model.net.log_rate_offset.detach(), mean.log(), atol=1e-5)
+    predicted = model.predict(train).mean(0)
+    assert ((predicted / mean).log().abs() < math.log(2)).all()          # within a factor 2 before training
+    assert model.score(train).mean > -0.5
+
+
+def test_structure_excerpt_is_bounded_and_stated(monkeypatch):
+    import circuitlib.infer.ring_gnn_training as training
+    train = low_rate_spikes(duration=10.0)
+    monkeypatch.setattr(training, "AUTO_STRUCTURE_BINS", 3000)
+    model = RingGNN(epochs=1, window=50, streams=2, channels=4, progress=False, device="cpu").fit(train)
+    assert model.structure_excerpt == (0, 3000)
+    assert model.net.f_out.in_features == 4 * ((3000 - model.width) // 2 + 1)      # stride 0.2 tau = 2 bins
+    whole = RingGNN(epochs=1, window=50, streams=2, channels=4, structure_bins=None, progress=False,
+                    device="cpu").fit(train)
+    assert whole.structure_excerpt == (0, train.n_steps)
+    with pytest.raises(ValueError, match="structure_bins"):
+        RingGNN(structure_bins="all")
+
+
+def test_directed_w_is_asymmetric_and_the_default_symmetric():
+    train = low_rate_spikes(duration=20.0)
+    kw = dict(epochs=1, window=50, streams=2, channels=4, progress=False, device="cpu")
+    directed = RingGNN(directed=True, **kw).fit(train).weights
+    symmetric = RingGNN(**kw).fit(train).weights
+    assert torch.equal(symmetric, symmetric.T)
+    assert (directed - directed.T).abs().max() > 0.05 * directed.abs().max()
+    assert torch.all(directed.diagonal() == 0)

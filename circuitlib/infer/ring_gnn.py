@@ -4,7 +4,8 @@ w, a message-passing spike predictor must explain the next time bin with it.
 Structure learning (Eqs. 1-2), from each neuron's whole spike train x_i [L]::
 
     z_i  = f_out(vec(BN(ReLU(Conv1D(x_i)))))        32 kernels of width l = 2 tau / dt, stride 0.2 tau / dt
-    w_ij = MLP([z_i, z_j])                          symmetrised, zero diagonal, not forced to be circulant
+    w_ij = MLP([z_i, z_j])                          symmetrised (unless ``directed=True``), zero diagonal,
+                                                    not forced to be circulant
 
 Spike prediction (Eqs. 4-8), for every bin t::
 
@@ -14,7 +15,12 @@ Spike prediction (Eqs. 4-8), for every bin t::
     s_i^t       = GRU(a_i^t, ...)                   ``update``: "step" feeds h_i^t as the GRU state
                                                      (Eq. 6 read literally); "carried" keeps a GRU
                                                      state across time with input [a_i^t, h_i^t]
-    log lambda_i^{t+1} = f_dec(s_i^t),   x_i^{t+1} ~ Poisson(lambda_i^{t+1})
+    log lambda_i^{t+1} = f_dec(s_i^t) + c_i,   x_i^{t+1} ~ Poisson(lambda_i^{t+1})
+
+with a per-neuron offset c_i (ours; :class:`RingGNN` starts it at each neuron's mean log count per
+bin, so low-rate data do not start at ~1 spike per bin). ``directed=True`` (ours) keeps
+MLP([z_i, z_j]) as it is, so w_ij != w_ji can tell the direction of a synapse in data that are not
+a ring.
 
 Options that are ours, for the identifiability study: ``message="sender"`` (phi(h_j): the coupling's
 shape can no longer depend on the receiver) and ``"positive"`` (m_j^t = sum_k softplus(kappa)_ck x_j^{t-k}:
@@ -203,6 +209,7 @@ class RingGNNNet(nn.Module):
     ``"mean"`` averages over time instead). ``input_dim`` > 0 switches the angle encoder on.
     Nodes sit at ring ``positions`` [n] of a ring of ``ring_size`` (default: evenly spaced, node k
     at k of n); they set the preferred angles 2 pi position / ring_size and the interpolation.
+    ``directed=True``: w is not symmetrised. ``log_rate_offset`` [n] is the per-neuron c_i.
     """
 
     def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
@@ -210,7 +217,8 @@ class RingGNNNet(nn.Module):
                  message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, identity_dim: int = 0,
                  positions: torch.Tensor | None = None, ring_size: int | None = None,
-                 w_residual: bool = False, ring_prior: int = 0, ring_distance: bool = False):
+                 w_residual: bool = False, ring_prior: int = 0, ring_distance: bool = False,
+                 directed: bool = False):
         super().__init__()
         check_options(message, update, readout, path, ring_prior)
         if width < 1 or stride < 1 or structure_length < width:
@@ -218,7 +226,7 @@ class RingGNNNet(nn.Module):
                              f"{width}, {stride}, {structure_length}.")
         self.n, self.width, self.stride = n, width, stride
         self.message, self.update, self.readout, self.path = message, update, readout, path
-        self.own_history = own_history
+        self.own_history, self.directed = own_history, directed
         self.register_buffer("interp", ring_interpolation(n, observed, positions, ring_size))
         self.register_buffer("observed", torch.as_tensor(observed).long())
         self.all_observed = bool(torch.equal(self.observed, torch.arange(n)))     # interp is the identity
@@ -253,6 +261,7 @@ class RingGNNNet(nn.Module):
             self.gru = nn.GRU(hidden + (node_dim if own_history else 0), hidden)
             state_dim = hidden
         self.decoder = nn.Linear(state_dim, 1)
+        self.log_rate_offset = nn.Parameter(torch.zeros(n))                         # c_i, set by RingGNN.fit
         self._edges = _EdgeMessages()
 
     # -- structure learning ------------------------------------------------------------------
@@ -266,14 +275,15 @@ class RingGNNNet(nn.Module):
         return torch.cat([z, *extra], -1) if extra else z
 
     def connectivity(self, x_struct: torch.Tensor) -> torch.Tensor:
-        """w [n, n]: MLP([z_i, z_j] (, ring distance)) (+ R with ``w_residual``), symmetrised, zero
-        diagonal (Eq. 2)."""
+        """w [n, n]: MLP([z_i, z_j] (, ring distance)) (+ R with ``w_residual``), symmetrised unless
+        ``directed``, zero diagonal (Eq. 2)."""
         z = self.embeddings(x_struct)
         pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1), self.ring_gap], -1)
         raw = self.pair_mlp(pairs)[..., 0]
         if self.residual is not None:
             raw = raw + self.residual
-        return 0.5 * (raw + raw.T) * (1 - torch.eye(self.n, device=raw.device))
+        w = raw if self.directed else 0.5 * (raw + raw.T)
+        return w * (1 - torch.eye(self.n, device=raw.device))
 
     # -- spike prediction --------------------------------------------------------------------
     def observed_nll(self, log_rate: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
@@ -343,13 +353,14 @@ class RingGNNNet(nn.Module):
         if self.update == "step":
             state0 = h if self.own_history else torch.zeros_like(h)
             s = self.gru(agg.reshape(-1, agg.shape[-1]), state0.reshape(-1, h.shape[-1])).view(b, t, n, -1)
-            return self.decoder(s)[..., 0], None
+            return self.decoder(s)[..., 0] + self.log_rate_offset, None
         if self.update == "additive":
             if self.gru is None:
-                return self.decoder.bias + coupling, None
+                return self.decoder.bias + self.log_rate_offset + coupling, None
             out, state = self.gru(h.permute(1, 0, 2, 3).reshape(t, b * n, -1), state)
-            return self.decoder(out.view(t, b, n, -1).permute(1, 0, 2, 3))[..., 0] + coupling, state
+            log_rate = self.decoder(out.view(t, b, n, -1).permute(1, 0, 2, 3))[..., 0] + self.log_rate_offset
+            return log_rate + coupling, state
         seq = torch.cat([agg, h], -1) if self.own_history else agg
         seq = seq.permute(1, 0, 2, 3).reshape(t, b * n, -1)
         out, state = self.gru(seq, state)
-        return self.decoder(out.view(t, b, n, -1).permute(1, 0, 2, 3))[..., 0], state
+        return self.decoder(out.view(t, b, n, -1).permute(1, 0, 2, 3))[..., 0] + self.log_rate_offset, state

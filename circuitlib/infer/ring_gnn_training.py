@@ -9,12 +9,17 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   each read in windows of ``window`` bins; the GRU state is carried from one window to the next
   and cut from the graph between them (truncated back-propagation through time). The last
   ``T mod streams`` bins are not predicted (they still feed the structure module);
-* the structure module reads the whole training recording (``readout="flatten"``: the paper's
-  vec, whose size is set by the recording length) on every step, which makes an epoch cost
-  O(T^2). ``structure_bins`` bounds that: with ``"flatten"`` the structure module reads only the
-  first ``structure_bins`` bins of the training recording (f_out is tied to those time
-  positions); with ``"mean"`` (time-averaged features) it reads a random excerpt of that many bins
-  per step, and w for scoring and for ``.weights`` comes from the whole recording;
+* the structure module reads an excerpt of the training recording on every step.
+  ``structure_bins="auto"`` (default): ``min(T, AUTO_STRUCTURE_BINS)`` bins; a number: that many;
+  None: the whole recording (the paper's vec, whose size is set by the recording length, so an
+  epoch costs O(T^2): on a 24-minute, 1 ms recording no step finished in 100 s). With
+  ``readout="flatten"`` the excerpt is the first bins of the training recording (f_out is tied to
+  those time positions); with ``"mean"`` (time-averaged features) it is a random excerpt per step,
+  and w for scoring and for ``.weights`` comes from the whole recording. The bins the final w is
+  read from are the fitted ``structure_excerpt`` (start, stop);
+* the per-neuron offset of the log rate starts at each neuron's mean log count per bin in the
+  training recording (floored at 0.1 spike per recording), the decoder's own bias at 0, so
+  training starts near the homogeneous model instead of at ~1 spike per bin;
 * a recording with gaps (tracking lost, real data) is passed as a list of SpikeTrains, one per
   stretch without gaps. Each is cut into pieces of ``piece_bins`` bins (the last piece of a
   stretch ends at its end and overlaps the one before; stretches shorter than a piece are left
@@ -38,6 +43,8 @@ from ._input import binned_angles, binned_counts, check_bin_width
 from .base import ActivityModel
 from .ring_gnn import RingGNNNet, check_options
 
+AUTO_STRUCTURE_BINS = 20_000    # structure_bins="auto": at most this many bins (20 s at 1 ms)
+
 
 class RingGNN(ActivityModel):
     """Structure-learning + spike-prediction GNN (Yoon 2025) with the options of :class:`RingGNNNet`.
@@ -50,11 +57,14 @@ class RingGNN(ActivityModel):
     ``w_residual`` adds a free symmetric matrix R to w (zero at the start, Adam rate ``residual_lr``
     since w's entries are O(10), penalty ``residual_l2`` x mean R^2); ``ring_prior`` K and
     ``ring_distance`` are the labelled ring prior of :class:`RingGNNNet`. ``predict_window``: bins
-    per forward pass when predicting (the GRU state is carried exactly between passes).
+    per forward pass when predicting (the GRU state is carried exactly between passes). ``structure_bins``:
+    "auto", a number of bins or None (see the module docstring). ``directed=True``: w is not
+    symmetrised (for data that are not a ring, to tell w_ij from w_ji).
 
     After :meth:`fit`: ``weights`` [n_positions, n_positions], ``net`` (the trained
     :class:`RingGNNNet`), ``training_log`` (one dict per epoch: ``epoch``, ``train_nll`` and, with
-    validation data, ``validation_bps``), ``width`` (encoder width l, bins) and ``unused_bins``.
+    validation data, ``validation_bps``), ``width`` (encoder width l, bins), ``unused_bins`` and
+    ``structure_excerpt`` ((start, stop) bins of the training recording that the final w is read from).
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
@@ -65,7 +75,7 @@ class RingGNN(ActivityModel):
                  ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
-                 structure_bins: int | None = None,
+                 structure_bins: int | str | None = "auto", directed: bool = False,
                  patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
                  progress: bool = True):
         if min(epochs, window, streams, predict_window) < 1 or lr <= 0 or not 0 < decay <= 1:
@@ -77,16 +87,17 @@ class RingGNN(ActivityModel):
             raise ValueError(f"need tau > 0 s, channels, embed_dim, hidden, patience >= 1, identity_dim >= 0 and "
                              f"residual_lr > 0; got {tau}, {channels}, {embed_dim}, {hidden}, {patience}, "
                              f"{identity_dim}, {residual_lr}.")
-        if (structure_bins is not None and structure_bins < 1) or (piece_bins is not None and piece_bins < 1):
-            raise ValueError(f"structure_bins and piece_bins are numbers of bins >= 1 (or None), got "
-                             f"{structure_bins} and {piece_bins}.")
+        if structure_bins not in ("auto", None) and (isinstance(structure_bins, str) or structure_bins < 1):
+            raise ValueError(f"structure_bins is 'auto', a number of bins >= 1 or None, got {structure_bins!r}.")
+        if piece_bins is not None and piece_bins < 1:
+            raise ValueError(f"piece_bins is a number of bins >= 1 (or None), got {piece_bins}.")
         check_bin_width(bin_width)
         check_options(message, update, readout, path, ring_prior)
         self.structure_bins = structure_bins
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
                        identity_dim=identity_dim, update=update, readout=readout, path=path, own_history=own_history,
                        input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size,
-                       w_residual=w_residual, ring_prior=ring_prior, ring_distance=ring_distance)
+                       w_residual=w_residual, ring_prior=ring_prior, ring_distance=ring_distance, directed=directed)
         self.residual_l2, self.residual_lr, self.predict_window = residual_l2, residual_lr, predict_window
         self.piece_bins = piece_bins
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
@@ -154,7 +165,8 @@ class RingGNN(ActivityModel):
         if observed.shape != (n_obs,):
             raise ValueError(f"observed must give a ring position for each of the {n_obs} recorded neurons.")
         n = self.n_positions or n_obs
-        excerpt = x.shape[0] if self.structure_bins is None else min(self.structure_bins, x.shape[0])
+        bound = {"auto": AUTO_STRUCTURE_BINS, None: x.shape[0]}.get(self.structure_bins, self.structure_bins)
+        excerpt = min(bound, x.shape[0])
         if excerpt < width:
             raise ValueError(f"structure_bins={excerpt} is shorter than the encoder width ({width} bins).")
         with seeded(self.seed, self.device):
@@ -169,6 +181,11 @@ class RingGNN(ActivityModel):
         self.width = width = net.width
         fixed = self.hp["readout"] == "flatten"              # f_out is tied to one excerpt: the first
         self._x_struct = x_struct = x.T[:, :excerpt].contiguous() if fixed else x.T.contiguous()
+        self.structure_excerpt = (0, x_struct.shape[1])
+        with torch.no_grad():                                # start at each neuron's mean log rate
+            mean = x.mean(0).clamp_min(0.1 / x.shape[0])
+            self.net.log_rate_offset.copy_((self.net.interp.to(mean) @ mean).log())
+            self.net.decoder.bias.zero_()
         starts = list(range(width, xs.shape[-1], self.window))   # first target bin of each window
         n_batches = -(-xs.shape[0] // self.streams)
         order = torch.arange(xs.shape[0])
