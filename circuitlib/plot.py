@@ -310,7 +310,7 @@ def leaderboard_heatmap(ax: plt.Axes, table, title: str = "", cmap: str = "virid
     """A leaderboard's mean table (rows: methods, columns: generators; a pandas DataFrame such as
     ``sweep.leaderboard(df, metric)["mean"]``) as a heat map with each value written in its cell;
     missing entries (a method that does not apply) are left blank. Returns the image."""
-    values = torch.as_tensor(table.to_numpy(dtype=float))
+    values = torch.tensor(table.to_numpy(dtype=float, copy=True))
     im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     for (i, j), v in zip(torch.cartesian_prod(torch.arange(values.shape[0]), torch.arange(values.shape[1])).tolist(),
                          values.flatten().tolist()):

@@ -160,7 +160,23 @@ def test_evaluate_records_ring_metrics_bits_per_spike_seconds_and_versions():
     assert set(record["metrics"]) == {"bps", "delta", "delta_scale", "bias", "variance", "delta_lsq", "profile_corr"}
     assert all(math.isfinite(v) for v in record["metrics"].values())
     assert record["seconds"]["fit"] > 0 and record["versions"]["torch"] == torch.__version__
+    # five L-BFGS iterations do not meet the GLM's criterion: the record says how the fit stopped
+    assert record["fit"] == {"converged": False, "n_iter": 5, "stop_reason": "max_iter", "chosen_strength": 1e-4}
+    assert len(record["warnings"]) == 1 and record["warnings"][0].startswith("ConvergenceWarning: ")
     assert json.loads(json.dumps(record)) == record
+    row = sweep.records_frame([record]).iloc[0]
+    assert row["fit.n_iter"] == 5 and row["warnings"].startswith("ConvergenceWarning")
+
+
+def test_a_rate_models_score_is_recorded_under_its_own_name():
+    from circuitlib.experiments import benchmark
+    cell = Cell("assembly", "linear_rate", generator_params={"n_neurons": 20, "n_frames": 500})
+    assert sweep.evaluate(cell)["status"] == "ok"
+    cell = Cell("assembly", "assembly_gnn", generator_params={"n_neurons": 20, "n_frames": 500},
+                method_params=benchmark.method_params("assembly_gnn", "assembly", "ci") | {"n_steps": 5})
+    record = sweep.evaluate(cell)
+    assert record["status"] == "ok" and "bps" not in record["metrics"]
+    assert math.isfinite(record["metrics"]["dxdt_r2"]) and "w_r2" in record["metrics"]
 
 
 @dataclasses.dataclass

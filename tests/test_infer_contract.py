@@ -27,6 +27,7 @@ from circuitlib.infer import (
     ConnectivityEstimator,
     Correlation,
     CouplingGLM,
+    LinearRate,
     MaxEntFit,
     NotFittedError,
     RingGNN,
@@ -122,6 +123,7 @@ RATE_METHODS: dict[str, Config] = {
     "assembly": Config(AssemblyEstimator, ASSEMBLY, bad=dict(n_steps=-1), **RATE_DATA),
     "assembly_sender_adam_only": Config(AssemblyEstimator, {**ASSEMBLY, "psi_input": "sender", "refine": False},
                                         bad=dict(l1_warmup=2.0), **RATE_DATA),
+    "linear_rate": Config(LinearRate, dict(device="cpu"), bad=dict(ridge=-1.0), **RATE_DATA),
     "lowrank_standard": Config(StandardFit, dict(steps=20), bad=dict(lr=3.0), **LOWRANK_DATA),
     "lowrank_maxent": Config(MaxEntFit, dict(), bad=dict(ridge=-1.0), **LOWRANK_DATA),
 }

@@ -266,3 +266,15 @@ def test_directed_w_is_asymmetric_and_the_default_symmetric():
     assert torch.equal(symmetric, symmetric.T)
     assert (directed - directed.T).abs().max() > 0.05 * directed.abs().max()
     assert torch.all(directed.diagonal() == 0)
+
+
+def test_the_papers_rate_start_keeps_no_offset():
+    train = low_rate_spikes(duration=10.0)
+    kw = dict(epochs=1, window=50, streams=2, channels=4, progress=False, device="cpu")
+    paper = RingGNN(rate_start="decoder", **kw).fit(train)
+    assert torch.equal(paper.net.log_rate_offset.detach(), torch.zeros(6))       # not started, not trained
+    assert not paper.net.log_rate_offset.requires_grad
+    mean = RingGNN(**kw).fit(train)
+    assert mean.rate_start == "mean" and mean.score(train).mean > paper.score(train).mean
+    with pytest.raises(ValueError, match="rate_start"):
+        RingGNN(rate_start="zero")

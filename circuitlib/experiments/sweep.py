@@ -49,6 +49,7 @@ import socket
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,13 +335,24 @@ def error_record(cell: Cell, err: BaseException, stage: str) -> dict:
     return record
 
 
+FIT_REPORT = ("converged", "n_iter", "stop_reason", "chosen_strength", "structure_excerpt")
+"""Fitted attributes a record keeps (under ``fit``) where the estimator has them: how the fit stopped."""
+
+
+def _plain(value):
+    """A fitted attribute as JSON-able plain data."""
+    return list(value) if isinstance(value, tuple) else value.item() if hasattr(value, "item") else value
+
+
 def evaluate(cell: Cell) -> dict:
     """Generate the cell's data, fit its method, score it: a JSON-able record.
 
     Metrics: the family named by the truth's kind (:data:`METRIC_FAMILIES`; one that cannot run
-    here is listed under ``skipped_metrics`` with the reason) and, for an ``ActivityModel``,
-    held-out bits/spike (``bps``) on the test piece. ``seconds``: generate, fit, score. A cell
-    that raises gives ``status="error"`` with the error's type, message, stage and traceback.
+    here is listed under ``skipped_metrics`` with the reason) and, for an ``ActivityModel``, its
+    held-out score on the test piece under its ``score_name`` (``bps`` for spike models). ``seconds``:
+    generate, fit, score. ``warnings``: what the fit warned (type: message); ``fit``: the
+    :data:`FIT_REPORT` attributes it has. A cell that raises gives ``status="error"`` with the
+    error's type, message, stage and traceback.
     """
     return _evaluate(cell, _lookup(GENERATORS, "generator", cell.generator), _lookup(METHODS, "method", cell.method))
 
@@ -357,12 +369,16 @@ def _evaluate(cell: Cell, generate: Callable, make_method: Callable) -> dict:
         stage = "fit"
         estimator = make_method(device=device, **dict(cell.method_params))
         t0 = time.perf_counter()
-        estimator.fit(train, validation)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            estimator.fit(train, validation)
         seconds["fit"] = time.perf_counter() - t0
+        record["warnings"] = [f"{type(w.message).__name__}: {w.message}" for w in caught]
+        record["fit"] = {k: _plain(getattr(estimator, k)) for k in FIT_REPORT if hasattr(estimator, k)}
         stage = "score"
         if isinstance(estimator, ActivityModel):
             t0 = time.perf_counter()
-            record["metrics"]["bps"] = float(estimator.score(test))
+            record["metrics"][estimator.score_name] = float(estimator.score(test))
             seconds["score"] = time.perf_counter() - t0
         stage = "metrics"
         try:
@@ -409,14 +425,15 @@ def read_store(store: str | os.PathLike) -> pd.DataFrame:
     return records_frame([json.loads(p.read_text()) for p in sorted(Path(store).glob("*.json"))])
 
 
-COLUMNS = ("hash", "status", "generator", "method", "seed", "scale", "device", "error_type", "error_message",
-           "error_stage", "traceback")
+COLUMNS = ("hash", "status", "generator", "method", "seed", "scale", "device", "warnings", "error_type",
+           "error_message", "error_stage", "traceback")
 
 
 def records_frame(records: Iterable[dict]) -> pd.DataFrame:
     """One row per record: hash, status, the config (parameters as ``generator.<name>`` and
-    ``method.<name>``), the metrics, ``<stage>_seconds``, versions (``version.<package>``) and, for
-    errors, ``error_type``, ``error_message``, ``error_stage`` and ``traceback``."""
+    ``method.<name>``), the metrics, the fit report (``fit.<name>``), ``warnings`` (joined by "; "),
+    ``<stage>_seconds``, versions (``version.<package>``) and, for errors, ``error_type``,
+    ``error_message``, ``error_stage`` and ``traceback``."""
     rows = []
     for r in records:
         c = r["config"]
@@ -426,6 +443,8 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
             row.update({f"{prefix}.{k}": json.dumps(v) if isinstance(v, list) else v
                         for k, v in c[f"{prefix}_params"].items()})
         row.update(r["metrics"])
+        row.update({f"fit.{k}": json.dumps(v) if isinstance(v, list) else v for k, v in r.get("fit", {}).items()})
+        row["warnings"] = "; ".join(r.get("warnings", []))
         row.update({f"{k}_seconds": v for k, v in r["seconds"].items()})
         row.update({f"version.{k}": v for k, v in r["versions"].items()})
         err = r["error"] or {}

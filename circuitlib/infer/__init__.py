@@ -13,7 +13,8 @@ _MODULE_OF = {
     "ConnectivityEstimator": "base", "ActivityModel": "base", "NotFittedError": "base",
     "CouplingGLM": "glm", "RingGNN": "ring_gnn_training", "RingGNNNet": "ring_gnn",
     "interpolate_ring_matrix": "ring_gnn", "Correlation": "correlation", "SeqNMF": "seqnmf", "TCA": "tca", "CCG": "ccg",
-    "AssemblyGNN": "assembly_gnn", "AssemblyEstimator": "assembly", "StandardFit": "lowrank", "MaxEntFit": "lowrank",
+    "AssemblyGNN": "assembly_gnn", "AssemblyEstimator": "assembly", "LinearRate": "linear_rate",
+    "StandardFit": "lowrank", "MaxEntFit": "lowrank", "ConvergenceWarning": "glm", "PenaltyGridWarning": "glm",
     "ConditionalFlow": "flows", "ConnectivityFlow": "flows", "FlowConfig": "flows",
 }
 __all__ = sorted(_MODULE_OF)

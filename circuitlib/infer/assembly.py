@@ -55,6 +55,8 @@ class AssemblyEstimator(ActivityModel):
     fit's frames, ``validation_score`` (R^2 on ``validation``; None without it).
     """
 
+    score_name = "dxdt_r2"        # score: R^2 of dx/dt on held-out frames
+
     def __init__(self, latent_dim: int = 2, psi_input: str = "x", hidden: int = 64, n_layers: int = 3,
                  message_path: str = "auto", chunk_size: int = 64, fixed_latents: bool = False,
                  weight_init_std: float = 1e-3, positions: torch.Tensor | None = None, n_steps: int = 1000,

@@ -60,7 +60,11 @@ class ConnectivityEstimator:
 
 class ActivityModel(ConnectivityEstimator):
     """A method that also models activity: ``predict(data)`` (expected counts or states) and
-    ``score(data)`` (held-out quality, higher is better) exist and need ``fit`` first."""
+    ``score(data)`` (held-out quality, higher is better) exist and need ``fit`` first.
+    ``score_name`` says what ``score`` measures ("bps": bits per spike above each neuron's mean
+    rate, the spike models; a rate model names its own)."""
+
+    score_name = "bps"
 
     def predict(self, data):
         raise NotImplementedError

@@ -251,9 +251,8 @@ class CouplingGLM(ActivityModel):
         mean = xt.mean(1).clamp_min(1e-6)
         self._n_spikes = float(xt.sum())
         self._b0 = mean.log() if self.link == "exp" else mean.expm1().log()
-        lags = torch.arange(1, self._basis.shape[0] + 1, **kw)         # start: f ~ exp(-lag / (L / 4)), a
-        decay = torch.exp(-4 * lags / lags.numel())[:, None]            # short synaptic kernel (least squares)
-        self._z = torch.linalg.lstsq(self._basis, decay).solution[:, 0].clone().requires_grad_()
+        peaks = self._basis.argmax(0).to(self.dtype) + 1                # start: f ~ exp(-lag / (L / 4)), a short
+        self._z = torch.exp(-4 * peaks / self._basis.shape[0]).requires_grad_()  # synaptic kernel, at basis peaks
         y, angle = inputs
         with torch.no_grad():
             u2 = ((self._z / (self._basis @ self._z).norm()) @ y.reshape(self.n_bases, -1)).view(n, t).pow(2).sum(1)
@@ -343,9 +342,11 @@ class CouplingGLM(ActivityModel):
         self.criterion = (f"largest whitened gradient entry <= tolerance_grad / sqrt(S) = {self.tolerance_grad:g} / "
                           f"sqrt({self._n_spikes:.0f}) = {self.grad_tolerance:.3g}")
         if not self.converged:
+            hint = ("raise max_iter" if self.stop_reason == "max_iter" else
+                    "lower tolerance_change" if self.dtype == torch.float64 else "use dtype=torch.float64")
             warnings.warn(f"CouplingGLM stopped ({self.stop_reason}) after {self.n_iter} iterations with gradient "
-                          f"{self.grad_norm:.3g} > {self.grad_tolerance:.3g} ({self.criterion}); raise max_iter, "
-                          "use dtype=torch.float64, or loosen tolerance_grad.", ConvergenceWarning, stacklevel=2)
+                          f"{self.grad_norm:.3g} > {self.grad_tolerance:.3g} ({self.criterion}); {hint}, or loosen "
+                          "tolerance_grad.", ConvergenceWarning, stacklevel=2)
         if validation is not None and len(fits) > 1 and not self.auto:
             self._warn_if_edge(best, sorted(fits))
         self._report()

@@ -30,20 +30,27 @@ class LinearRate(ActivityModel):
     ``leak`` ``[N]`` (a_i), ``offset`` ``[N]`` (c_i).
     """
 
+    score_name = "dxdt_r2"        # score: R^2 of dx/dt on held-out frames
+
     def __init__(self, *, ridge: float = 1e-8, device="auto"):
         if not ridge >= 0:
             raise ValueError(f"ridge must be >= 0, got {ridge}.")
         self.ridge, self.device = float(ridge), resolve_device(device)
 
     def _frames(self, data, need_dxdt: bool = True):
-        if not isinstance(data, RateActivity) or data.x.dim() != 2:
-            raise ValueError(f"{type(self).__name__} reads one trial of rate activity, a RateActivity with x [T, N]; "
-                             f"got {type(data).__name__}.")
+        if not isinstance(data, RateActivity):
+            raise ValueError(f"{type(self).__name__} reads a RateActivity (x [T, N], dt, dx/dt); got "
+                             f"{type(data).__name__}.")
+        if data.x.dim() != 2:
+            raise ValueError(f"{type(self).__name__} reads one trial, x of shape [T, N]; got x of shape "
+                             f"{tuple(data.x.shape)}: fit each trial on its own or join them.")
         if need_dxdt and data.dxdt is None:
             raise ValueError("this activity has no dx/dt, the regression target; pass RateActivity(x, dt, dxdt).")
         if self.is_fitted and data.n_neurons != self.weights.shape[0]:
             raise ValueError(f"the fit has {self.weights.shape[0]} neurons, this activity {data.n_neurons}.")
         x = data.x.to(self.device, torch.float64)
+        if not torch.isfinite(x).all() or (data.dxdt is not None and not torch.isfinite(data.dxdt).all()):
+            raise ValueError("the activity holds NaN or inf; drop or interpolate those frames first.")
         return x, (None if data.dxdt is None else data.dxdt.to(self.device, torch.float64))
 
     def fit(self, data: RateActivity, validation=None) -> LinearRate:

@@ -17,9 +17,12 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   those time positions); with ``"mean"`` (time-averaged features) it is a random excerpt per step,
   and w for scoring and for ``.weights`` comes from the whole recording. The bins the final w is
   read from are the fitted ``structure_excerpt`` (start, stop);
-* the per-neuron offset of the log rate starts at each neuron's mean log count per bin in the
-  training recording (floored at 0.1 spike per recording), the decoder's own bias at 0, so
-  training starts near the homogeneous model instead of at ~1 spike per bin;
+* ``rate_start="mean"`` (default): the per-neuron offset of the log rate starts at each neuron's
+  mean log count per bin in the training recording (floored at 0.1 spike per recording), the
+  decoder's own bias at 0, so training starts near the homogeneous model instead of at ~1 spike
+  per bin; ``"decoder"``: the paper's start, no offset (it stays 0 and is not trained) and the
+  decoder's bias at PyTorch's default initialisation (chapters 3-7 use it: their pinned results
+  were measured with it);
 * a recording with gaps (tracking lost, real data) is passed as a list of SpikeTrains, one per
   stretch without gaps. Each is cut into pieces of ``piece_bins`` bins (the last piece of a
   stretch ends at its end and overlaps the one before; stretches shorter than a piece are left
@@ -44,6 +47,7 @@ from .base import ActivityModel
 from .ring_gnn import RingGNNNet, check_options
 
 AUTO_STRUCTURE_BINS = 20_000    # structure_bins="auto": at most this many bins (20 s at 1 ms)
+RATE_STARTS = ("mean", "decoder")
 
 
 class RingGNN(ActivityModel):
@@ -59,7 +63,8 @@ class RingGNN(ActivityModel):
     ``ring_distance`` are the labelled ring prior of :class:`RingGNNNet`. ``predict_window``: bins
     per forward pass when predicting (the GRU state is carried exactly between passes). ``structure_bins``:
     "auto", a number of bins or None (see the module docstring). ``directed=True``: w is not
-    symmetrised (for data that are not a ring, to tell w_ij from w_ji).
+    symmetrised (for data that are not a ring, to tell w_ij from w_ji). ``rate_start``: "mean" | "decoder"
+    (see the module docstring).
 
     After :meth:`fit`: ``weights`` [n_positions, n_positions], ``net`` (the trained
     :class:`RingGNNNet`), ``training_log`` (one dict per epoch: ``epoch``, ``train_nll`` and, with
@@ -75,7 +80,7 @@ class RingGNN(ActivityModel):
                  ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
-                 structure_bins: int | str | None = "auto", directed: bool = False,
+                 structure_bins: int | str | None = "auto", directed: bool = False, rate_start: str = "mean",
                  patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
                  progress: bool = True):
         if min(epochs, window, streams, predict_window) < 1 or lr <= 0 or not 0 < decay <= 1:
@@ -89,6 +94,9 @@ class RingGNN(ActivityModel):
                              f"{identity_dim}, {residual_lr}.")
         if structure_bins not in ("auto", None) and (isinstance(structure_bins, str) or structure_bins < 1):
             raise ValueError(f"structure_bins is 'auto', a number of bins >= 1 or None, got {structure_bins!r}.")
+        if rate_start not in RATE_STARTS:
+            raise ValueError(f"rate_start must be one of {RATE_STARTS}, got {rate_start!r}.")
+        self.rate_start = rate_start
         if piece_bins is not None and piece_bins < 1:
             raise ValueError(f"piece_bins is a number of bins >= 1 (or None), got {piece_bins}.")
         check_bin_width(bin_width)
@@ -182,10 +190,13 @@ class RingGNN(ActivityModel):
         fixed = self.hp["readout"] == "flatten"              # f_out is tied to one excerpt: the first
         self._x_struct = x_struct = x.T[:, :excerpt].contiguous() if fixed else x.T.contiguous()
         self.structure_excerpt = (0, x_struct.shape[1])
-        with torch.no_grad():                                # start at each neuron's mean log rate
-            mean = x.mean(0).clamp_min(0.1 / x.shape[0])
-            self.net.log_rate_offset.copy_((self.net.interp.to(mean) @ mean).log())
-            self.net.decoder.bias.zero_()
+        if self.rate_start == "mean":                        # start at each neuron's mean log rate
+            with torch.no_grad():
+                mean = x.mean(0).clamp_min(0.1 / x.shape[0])
+                self.net.log_rate_offset.copy_((self.net.interp.to(mean) @ mean).log())
+                self.net.decoder.bias.zero_()
+        else:                                                # the paper's start: no offset at all
+            self.net.log_rate_offset.requires_grad_(False)
         starts = list(range(width, xs.shape[-1], self.window))   # first target bin of each window
         n_batches = -(-xs.shape[0] // self.streams)
         order = torch.arange(xs.shape[0])
