@@ -6,15 +6,16 @@ pytestmark = pytest.mark.chapter
 
 # measured at ci (bitwise repeatable on one machine). At this scale (a few seconds of data, a short
 # training run) the GNNs predict held-out spikes worse than the mean rate and their Delta is near 1;
-# the quick-scale comparison with the paper is the book build's. Tolerances: GLM fits are convex
+# the quick-scale comparison with the paper is the book build's. The GNNs start their rates the
+# paper's way (rate_start="decoder"), as the chapter does; the GLMs stop at their ci iteration cap. Tolerances: GLM fits are convex
 # (0.03); the GNN's Delta 0.05 and its bits/spike 0.5 (1/4 of it for the faithful form's -24.8),
 # since short GNN runs move more with library versions.
-DELTA = {("glm", "threshold"): (0.462, 0.03), ("glm", "lnp"): (0.628, 0.03),
+DELTA = {("glm", "threshold"): (0.364, 0.03), ("glm", "lnp"): (0.612, 0.03),
          ("glm_free", "threshold"): (1.000, 0.03), ("glm_free", "lnp"): (1.000, 0.03),
          ("gnn", "threshold"): (0.919, 0.05), ("gnn", "lnp"): (0.934, 0.05),
          ("gnn_faithful", "threshold"): (0.972, 0.05)}
-BPS = {("glm", "threshold"): (-0.801, 0.03), ("glm", "lnp"): (-0.177, 0.03),
-       ("glm_free", "threshold"): (-0.798, 0.03), ("glm_free", "lnp"): (-0.171, 0.03),
+BPS = {("glm", "threshold"): (0.137, 0.03), ("glm", "lnp"): (0.196, 0.03),
+       ("glm_free", "threshold"): (-0.807, 0.03), ("glm_free", "lnp"): (-0.131, 0.03),
        ("gnn", "threshold"): (-3.03, 0.5), ("gnn", "lnp"): (-0.72, 0.5)}
 
 

@@ -1,6 +1,5 @@
 """The E/I network generator: validation, Dale's law, rates, determinism, batching, stability,
 and the shared input as a confound."""
-import time
 
 import pytest
 import torch
@@ -96,9 +95,26 @@ def test_the_shared_input_correlates_unconnected_neurons_that_receive_it():
     assert mean_corr(shared, pairs) > 0.1 > 0.02 > mean_corr(alone, pairs)
 
 
-def test_a_long_low_rate_recording_takes_seconds():
-    ei.simulate(0.1)                                      # numba kernels compiled (cached on disk)
-    start = time.perf_counter()
-    train, _ = ei.simulate(600.0, rates=(1.0, 5.0))       # measured 0.44 s on one core
-    assert time.perf_counter() - start < 10.0
+def test_a_long_low_rate_recording_keeps_its_rates():
+    # its speed (0.44 s on one core for these 10 minutes) is measured by benchmarks/ei_network.py
+    train, _ = ei.simulate(600.0, rates=(1.0, 5.0))
     assert 1.0 < train.rates().mean() < 5.0
+
+
+def test_the_generators_own_rates_predict_held_out_spikes_best():
+    from circuitlib.metrics import bits_per_spike
+    spikes, truth = ei.simulate(duration=120, n=10, rates=(5, 10), w_exc=1.0, w_inh=4.0, p_connect=0.3,
+                                        common_strength=0.5, seed=0, device="cpu")
+    start = spikes.n_steps // 2
+    test = spikes.slice(start, spikes.n_steps)
+    x = test.to_dense(torch.float64)
+    lam = ei.expected_counts(test, truth, start=start)
+    assert lam.shape == x.shape and float(lam.sum() / x.sum()) == pytest.approx(1.0, abs=0.05)
+    true_bps = bits_per_spike(x, lam).mean
+    assert true_bps > 0.05                                    # couplings and the shared input are predictable
+    no_coupling = ei.EITruth(**{**truth.__dict__, "weights": torch.zeros_like(truth.weights)})
+    assert bits_per_spike(x, ei.expected_counts(test, no_coupling, start=start)).mean < true_bps
+    wrong_place = bits_per_spike(x, ei.expected_counts(test, truth, start=0)).mean
+    assert wrong_place < true_bps                             # z of another stretch predicts worse
+    with pytest.raises(ValueError, match="outside"):
+        ei.expected_counts(test, truth, start=spikes.n_steps)

@@ -39,8 +39,10 @@ import os
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 from distributed import Client, LocalCluster
 
+from .. import metrics
 from ..data.rates import RateActivity
 from ..infer.assembly_training import Regularisation
 from ..sim import ei_network, ring
@@ -191,7 +193,7 @@ GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
     # assemblies: neurons x frames (dt = 0.01)
     "ci": {**dict.fromkeys(RINGS, {"duration": 6.0}), **dict.fromkeys(EI, {"duration": 30.0}),
            **dict.fromkeys(ASSEMBLIES, {"n_neurons": 100, "n_frames": 10_000})},
-    "quick": {**dict.fromkeys(RINGS, {"duration": 20.0}), **dict.fromkeys(EI, {"duration": 120.0}),
+    "quick": {**dict.fromkeys(RINGS, {"duration": 20.0}), **dict.fromkeys(EI, {"duration": 60.0}),
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 100, "n_frames": 10_000})},
     "paper": {**dict.fromkeys(RINGS, {"duration": 480.0}), **dict.fromkeys(EI, {"duration": 600.0}),
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 1000, "n_frames": 100_000})},
@@ -328,6 +330,16 @@ def glue_values(df) -> dict:
                     name = f"{GLUE_NAMES.get(metric, metric)}_{GLUE_NAMES.get(method, method)}_{generator}"
                     out[name] = float(value)
     return out
+
+
+def low_rate_ceiling(scale: str, seed: int = 0) -> float:
+    """Held-out bits/spike of the generator's own rates (:func:`~circuitlib.sim.ei_network.expected_counts`)
+    on the test piece of the low-rate recording of ``scale`` and ``seed``: the most any fitted
+    model can reach there, beside which a method's ``bps`` is read."""
+    spikes, truth = ei_network.simulate(seed=seed, device="cpu", **LOW_RATE_PARAMS[scale])
+    train, validation, test = sweep.split_recording(spikes)
+    rates = ei_network.expected_counts(test, truth, start=train.n_steps + validation.n_steps)
+    return metrics.bits_per_spike(test.to_dense(torch.float64), rates).mean
 
 
 LOW_RATE_COLUMNS = ("auroc", "average_precision", "bps", "fit.n_iter", "fit.converged", "fit_seconds")

@@ -26,8 +26,10 @@ is the same as in plain coordinates; only the conditioning changes (on a 20-neur
 recording L-BFGS in plain coordinates had not converged after 2000 iterations). The stated
 criterion: **converged** when the largest whitened gradient entry is at most
 ``tolerance_grad / sqrt(S)`` (the optimisation error is then ~``tolerance_grad`` standard errors;
-default 0.01). L-BFGS also stops when the relative loss change of an iteration falls below
-``tolerance_change`` or after ``max_iter`` iterations; those stops are reported in
+default 0.1: on 60 s of the four-bump ring, 100 neurons, the free form with strength 1e-5 met 0.1
+after 273 iterations and 0.01 after 798, 2.8 times later in time, with validation bits/spike
+equal to 1e-5 and Delta to 5e-4). L-BFGS also stops when the relative loss change of an
+iteration falls below ``tolerance_change`` or after ``max_iter`` iterations; those stops are reported in
 ``stop_reason`` and, unless the gradient criterion holds too, raise a :class:`ConvergenceWarning`.
 
 Penalties. ``strength="auto"`` (default) scales with the data: a relative strength alpha
@@ -147,7 +149,7 @@ class CouplingGLM(ActivityModel):
     def __init__(self, coupling: str = "free", *, bin_width: float | None = 1e-3, kernel_length: float = 0.02,
                  n_bases: int = 10, link: str = "exp", self_history: bool = False, penalty: str = "l2",
                  strength: str | float | Sequence[float] = "auto", max_iter: int = 2000,
-                 tolerance_grad: float = 0.01, tolerance_change: float = 1e-12, theta_harmonics: int = 0,
+                 tolerance_grad: float = 0.1, tolerance_change: float = 1e-12, theta_harmonics: int = 0,
                  device="auto", dtype: torch.dtype = torch.float64):
         for name, value, allowed in (("coupling", coupling, COUPLINGS), ("link", link, LINKS),
                                      ("penalty", penalty, PENALTIES)):

@@ -174,6 +174,30 @@ def simulate(duration: float = 60.0, n: int = 100, seed: int | Sequence[int] = 0
     return out if not isinstance(seed, (int, np.integer)) else out[0]
 
 
+def expected_counts(spikes: SpikeTrain, truth: EITruth, start: int = 0) -> torch.Tensor:
+    """The generator's own expected spikes per step ``[T, N]`` (float64, CPU) on ``spikes``, a piece
+    of a recording simulated with ``truth`` that begins ``start`` steps after the recording's first
+    kept step (``start`` places the piece on the shared input z; without one it does not matter).
+    Traces before the piece's first step are taken as empty, which is wrong for the first few
+    tau_syn only. The held-out bits/spike of these rates is the ceiling any fitted model has."""
+    if abs(spikes.dt - truth.dt) > 1e-12 or spikes.n_neurons != truth.weights.shape[0]:
+        raise ValueError(f"spikes (dt {spikes.dt} s, {spikes.n_neurons} neurons) are not from this truth (dt "
+                         f"{truth.dt} s, {truth.weights.shape[0]} neurons).")
+    x = spikes.to_dense(torch.float64, "cpu").T                               # [N, T]
+    a = math.exp(-truth.dt / truth.tau_syn)
+    lags = max(1, math.ceil(math.log(1e-12) / math.log(a)))
+    kernel = a ** torch.arange(lags, dtype=torch.float64)                       # h(t) = sum_k a^(k-1) n(t-k)
+    h = torch.nn.functional.conv1d(torch.nn.functional.pad(x[:, None], (lags, 0)), kernel.flip(0)[None, None])
+    log_rate = truth.baseline.double()[:, None] + truth.weights @ h[:, 0, :-1]
+    if truth.common_input is not None:
+        if start < 0 or start + x.shape[1] > truth.common_input.shape[0]:
+            raise ValueError(f"steps {start}..{start + x.shape[1]} lie outside the recording's "
+                             f"{truth.common_input.shape[0]} steps of shared input.")
+        z = truth.common_input[start:start + x.shape[1]].double()
+        log_rate = log_rate + truth.common_strength * truth.common_neurons.double()[:, None] * z[None]
+    return log_rate.exp().clamp(max=RATE_CAP).T.contiguous()
+
+
 def _dale_weights(weights, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Given weights checked for shape, zero diagonal and one sign per column; ``(W, excitatory)``."""
     w = square_matrix("weights", weights).cpu()
