@@ -7,9 +7,9 @@ pytestmark = pytest.mark.chapter
 # measured at ci (bitwise repeatable on one machine). At this scale (a few seconds of data, a short
 # training run) the GNNs predict held-out spikes worse than the mean rate and their Delta is near 1;
 # the quick-scale comparison with the paper is the book build's. The GNNs start their rates the
-# paper's way (rate_start="decoder"), as the chapter does; the GLMs stop at their ci iteration cap. Tolerances: GLM fits are convex
-# (0.03); the GNN's Delta 0.05 and its bits/spike 0.5 (1/4 of it for the faithful form's -24.8),
-# since short GNN runs move more with library versions.
+# paper's way (rate_start="decoder"), as the chapter does; the GLMs stop at their ci iteration cap.
+# Tolerances: GLM fits are convex (0.03); the GNN's Delta 0.05 and its bits/spike 0.5 (1/4 of it for
+# the faithful form's -24.8), since short GNN runs move more with library versions.
 DELTA = {("glm", "threshold"): (0.364, 0.03), ("glm", "lnp"): (0.612, 0.03),
          ("glm_free", "threshold"): (1.000, 0.03), ("glm_free", "lnp"): (1.000, 0.03),
          ("gnn", "threshold"): (0.919, 0.05), ("gnn", "lnp"): (0.934, 0.05),

@@ -6,18 +6,18 @@ import pytest
 pytestmark = pytest.mark.chapter
 
 # measured at ci (one seed). Tolerances: 0.03 for the deterministic, closed-form scores (correlations,
-# CCG, least squares); the GLMs get 0.15 because their defaults (penalty path, precision, stopping rule)
-# were being changed while these were measured (the shared-profile Delta moved 0.50 -> 0.38 with them);
-# the GNNs 0.1 (a few hundred Adam steps or one epoch at ci).
-AUROC = {("pearson", "ei"): 0.656, ("pearson", "ei_common"): 0.623, ("partial", "ei"): 0.647,
-         ("partial", "ei_common"): 0.629, ("ccg", "ei"): 0.711, ("ccg", "ei_common"): 0.724,
-         ("glm_free", "ei"): 0.677, ("glm_free", "ei_common"): 0.666}
-DELTA = {"pearson": 1.000, "partial": 1.788, "seqnmf": 0.996, "tca": 1.000, "ccg": 3.795, "glm_shared": 0.377,
-         "glm_free": 1.000, "gnn": 0.919}
+# CCG, least squares); 0.05 for the GLMs (20 L-BFGS iterations at ci, short of their criterion); the
+# GNNs 0.1 (a few hundred Adam steps or one epoch at ci).
+AUROC = {("pearson", "ei"): 0.656, ("pearson", "ei_common"): 0.623, ("pearson_lag", "ei"): 0.687,
+         ("pearson_lag", "ei_common"): 0.672, ("partial", "ei"): 0.647, ("partial", "ei_common"): 0.629,
+         ("ccg", "ei"): 0.711, ("ccg", "ei_common"): 0.724, ("glm_free", "ei"): 0.767,
+         ("glm_free", "ei_common"): 0.776, ("gnn", "ei"): 0.524, ("gnn", "ei_common"): 0.508}
+DELTA = {"pearson": 1.000, "partial": 1.788, "seqnmf": 0.996, "tca": 1.000, "ccg": 3.795, "glm_shared": 0.386,
+         "glm_free": 0.999, "gnn": 0.987}
 W_R2 = {("linear_rate", "assembly_transmitters"): 0.660, ("assembly_gnn", "assembly"): 0.827,
         ("assembly_gnn", "assembly_transmitters"): 0.648}
-TOLERANCE = {"pearson": 0.03, "partial": 0.03, "ccg": 0.03, "seqnmf": 0.03, "tca": 0.03, "linear_rate": 0.03,
-             "glm_free": 0.15, "glm_shared": 0.15, "gnn": 0.1, "assembly_gnn": 0.1}
+TOLERANCE = {"pearson": 0.03, "pearson_lag": 0.03, "partial": 0.03, "ccg": 0.03, "seqnmf": 0.03, "tca": 0.03,
+             "linear_rate": 0.03, "glm_free": 0.05, "glm_shared": 0.05, "gnn": 0.1, "assembly_gnn": 0.1}
 
 
 @pytest.mark.parametrize(("method", "generator"), sorted(AUROC))
@@ -36,9 +36,10 @@ def test_w_r2_on_the_assemblies_is_as_measured(glued, method, generator):
     assert glued[f"w_r2_{method}_{generator}"] == pytest.approx(W_R2[method, generator], abs=TOLERANCE[method])
 
 
-def test_the_gnn_is_not_scored_on_the_directed_network(glued):
-    # RingGNN has no directed option (its w is symmetric): nothing is glued for it on the E/I data
-    assert not any(key.startswith("auroc_gnn") for key in glued)
+def test_the_directed_gnn_is_scored_on_the_e_i_network(glued):
+    # directed=True: w_ij and w_ji differ, so the GNN gets AUC and AP there (near chance after one epoch at ci)
+    for generator in ("ei", "ei_common"):
+        assert f"ap_gnn_{generator}" in glued and 0.0 < glued[f"ap_gnn_{generator}"] < 1.0
 
 
 def test_the_ccg_beats_zero_lag_correlation_under_the_shared_input(glued):
@@ -63,9 +64,14 @@ def test_least_squares_is_exact_when_psi_is_tanh_and_biased_when_it_is_not(glued
 
 
 def test_the_low_rate_section_scores_every_method(glued):
-    # E/I at 1-5 Hz, 2 minutes at ci: measured AUC pearson 0.544, partial 0.542, CCG 0.591, GLM 0.557
-    measured = {"pearson": 0.544, "partial": 0.542, "ccg": 0.591, "glm_free": 0.557}
+    # E/I at 1-5 Hz, 20 neurons, 2 minutes at ci: AUC as measured; the GLM meets its criterion in more than one
+    # iteration; on a 12 s test part even the generator's own rates score below each neuron's test mean rate
+    measured = {"pearson": 0.563, "pearson_lag": 0.627, "partial": 0.566, "ccg": 0.589, "glm_free": 0.650,
+                "gnn": 0.569}
     for method, auc in measured.items():
         assert glued[f"auroc_{method}_low_rate"] == pytest.approx(auc, abs=TOLERANCE[method])
         assert glued[f"seconds_{method}_low_rate"] > 0
-    assert glued["auroc_ccg_low_rate"] > glued["auroc_pearson_low_rate"] + 0.02
+    assert glued["iterations_glm_free_low_rate"] > 1
+    assert glued["bps_truth_low_rate"] == pytest.approx(-0.0181, abs=1e-3)        # deterministic: simulation only
+    assert glued["bps_glm_free_low_rate"] == pytest.approx(-0.068, abs=0.02)
+    assert glued["bps_gnn_low_rate"] == pytest.approx(-0.071, abs=0.05)

@@ -353,3 +353,12 @@ def low_rate_table(df):
         ok[column] = pd.to_numeric(ok[column], errors="coerce") if column in ok else float("nan")
     table = ok.groupby("method")[list(LOW_RATE_COLUMNS)].mean()
     return table.loc[[m for m in LOW_RATE_METHODS if m in table.index]]
+
+
+def low_rate_glue(table) -> dict:
+    """``{f"{name}_{method}_low_rate": value}`` of a :func:`low_rate_table` (auroc, ap, bps,
+    iterations, seconds; method names as in :data:`GLUE_NAMES`), leaving out what a method lacks."""
+    names = {"auroc": "auroc", "average_precision": "ap", "bps": "bps", "fit.n_iter": "iterations",
+             "fit_seconds": "seconds"}
+    return {f"{name}_{GLUE_NAMES.get(method, method)}_low_rate": float(row[column])
+            for method, row in table.iterrows() for column, name in names.items() if row[column] == row[column]}
