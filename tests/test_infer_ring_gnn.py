@@ -278,3 +278,24 @@ def test_the_papers_rate_start_keeps_no_offset():
     assert mean.rate_start == "mean" and mean.score(train).mean > paper.score(train).mean
     with pytest.raises(ValueError, match="rate_start"):
         RingGNN(rate_start="zero")
+
+
+def test_structure_every_proposes_w_once_per_group_of_windows(monkeypatch):
+    train = low_rate_spikes(duration=10.0)
+    calls = []
+    original = RingGNNNet.connectivity
+    monkeypatch.setattr(RingGNNNet, "connectivity",
+                        lambda self, x, copy_params=False: calls.append(copy_params) or original(self, x, copy_params))
+    kw = dict(epochs=1, window=50, streams=2, channels=4, lr=1e-2, progress=False, device="cpu")
+    before = RingGNN(**kw, structure_every=4).fit(train)
+    n_steps = len(range(before.width, train.n_steps // 2, 50))
+    assert calls.count(True) == -(-n_steps // 4)                      # one w per 4 windows, with copied params
+    calls.clear()
+    RingGNN(**kw).fit(train)
+    assert True not in calls and len(calls) == n_steps + 1             # every window, plus the final w
+    untrained = RingGNN(**{**kw, "lr": 1e-12}, structure_every=4).fit(train)   # same start (seed)
+    moved = [(a - b).abs().max() for a, b in zip(before.net.pair_mlp.parameters(), untrained.net.pair_mlp.parameters())]
+    assert min(moved) > 1e-3                                           # the structure module was stepped
+    assert torch.isfinite(before.weights).all()
+    with pytest.raises(ValueError, match="structure_every"):
+        RingGNN(structure_every=0)

@@ -168,7 +168,8 @@ class SpikeEncoder(nn.Module):
     statistics of the recording it reads, in training and evaluation alike (with the flattened
     readout, f_out is tuned to exactly those), and in training updates the running statistics;
     the spike predictor uses the running ones (``False``): batch statistics of a window would leak
-    its future bins into every prediction.
+    its future bins into every prediction. ``copy_params=True`` computes with copies of the
+    parameters (gradients still reach them), so the graph stays valid while they are stepped in place.
     """
 
     def __init__(self, width: int, channels: int = 32):
@@ -177,13 +178,16 @@ class SpikeEncoder(nn.Module):
         self.conv = nn.Conv1d(1, channels, width)
         self.norm = nn.BatchNorm1d(channels)
 
-    def forward(self, x: torch.Tensor, stride: int = 1, batch_stats: bool = True) -> torch.Tensor:
-        y = F.relu(F.conv1d(x[:, None], self.conv.weight, self.conv.bias, stride=stride))
+    def forward(self, x: torch.Tensor, stride: int = 1, batch_stats: bool = True,
+                copy_params: bool = False) -> torch.Tensor:
         n = self.norm
+        weight, bias, gain, shift = (t.clone() if copy_params else t
+                                     for t in (self.conv.weight, self.conv.bias, n.weight, n.bias))
+        y = F.relu(F.conv1d(x[:, None], weight, bias, stride=stride))
         if batch_stats:
             track = self.training
             return F.batch_norm(y, n.running_mean if track else None, n.running_var if track else None,
-                                n.weight, n.bias, True, n.momentum, n.eps)
+                                gain, shift, True, n.momentum, n.eps)
         scale = n.weight * torch.rsqrt(n.running_var + n.eps)                   # BN with running statistics
         return torch.addcmul((n.bias - n.running_mean * scale)[:, None], y, scale[:, None])
 
@@ -265,19 +269,20 @@ class RingGNNNet(nn.Module):
         self._edges = _EdgeMessages()
 
     # -- structure learning ------------------------------------------------------------------
-    def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
+    def embeddings(self, x_struct: torch.Tensor, copy_params: bool = False) -> torch.Tensor:
         """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L]
-        -> [n, embed (+ identity) (+ 2 ring_prior)]."""
-        feats = self.encoder(x_struct, stride=self.stride)                       # [N_obs, C, L']
+        -> [n, embed (+ identity) (+ 2 ring_prior)]. ``copy_params``: see :class:`SpikeEncoder`."""
+        feats = self.encoder(x_struct, stride=self.stride, copy_params=copy_params)   # [N_obs, C, L']
         z = self.f_out(feats.flatten(1) if self.readout == "flatten" else feats.mean(-1))
         z = z if self.all_observed else self.interp @ z
         extra = [t for t in (self.identity, self.ring_features) if t is not None and t.shape[-1]]
         return torch.cat([z, *extra], -1) if extra else z
 
-    def connectivity(self, x_struct: torch.Tensor) -> torch.Tensor:
+    def connectivity(self, x_struct: torch.Tensor, copy_params: bool = False) -> torch.Tensor:
         """w [n, n]: MLP([z_i, z_j] (, ring distance)) (+ R with ``w_residual``), symmetrised unless
-        ``directed``, zero diagonal (Eq. 2)."""
-        z = self.embeddings(x_struct)
+        ``directed``, zero diagonal (Eq. 2). ``copy_params=True``: the graph of w survives in-place
+        steps of the shared encoder (training with ``structure_every`` > 1)."""
+        z = self.embeddings(x_struct, copy_params)
         pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1), self.ring_gap], -1)
         raw = self.pair_mlp(pairs)[..., 0]
         if self.residual is not None:

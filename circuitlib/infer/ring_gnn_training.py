@@ -29,6 +29,10 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   out and counted in ``unused_bins``); pieces run ``streams`` at a time, in a new random order
   every epoch, with the GRU state reset at the start of each piece, so no prediction sees history
   across a gap. The structure module reads the stretches joined end to end;
+* ``structure_every`` k (default 1): the structure module proposes w once per k consecutive
+  windows and takes one step with the mean gradient of those k windows (the spike predictor still
+  steps every window, at that w). k = 1 is plain joint training; k > 1 spends 1/k of the structure
+  pass's cost per window, which at 1 ms bins and a 4000-bin excerpt is about half an epoch's time;
 * early stopping on the validation bits/spike after every epoch (``patience`` epochs), and the
   best state is kept (optionally written to ``checkpoint``).
 
@@ -62,7 +66,8 @@ class RingGNN(ActivityModel):
     since w's entries are O(10), penalty ``residual_l2`` x mean R^2); ``ring_prior`` K and
     ``ring_distance`` are the labelled ring prior of :class:`RingGNNNet`. ``predict_window``: bins
     per forward pass when predicting (the GRU state is carried exactly between passes). ``structure_bins``:
-    "auto", a number of bins or None (see the module docstring). ``directed=True``: w is not
+    "auto", a number of bins or None; ``structure_every``: windows per structure step (see the
+    module docstring). ``directed=True``: w is not
     symmetrised (for data that are not a ring, to tell w_ij from w_ji). ``rate_start``: "mean" | "decoder"
     (see the module docstring).
 
@@ -80,11 +85,12 @@ class RingGNN(ActivityModel):
                  ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
-                 structure_bins: int | str | None = "auto", directed: bool = False, rate_start: str = "mean",
-                 patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
+                 structure_bins: int | str | None = "auto", structure_every: int = 1, directed: bool = False,
+                 rate_start: str = "mean", patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
                  progress: bool = True):
-        if min(epochs, window, streams, predict_window) < 1 or lr <= 0 or not 0 < decay <= 1:
-            raise ValueError("need epochs, window, streams, predict_window >= 1, lr > 0 and 0 < decay <= 1.")
+        if min(epochs, window, streams, predict_window, structure_every) < 1 or lr <= 0 or not 0 < decay <= 1:
+            raise ValueError("need epochs, window, streams, predict_window, structure_every >= 1, lr > 0 and "
+                             "0 < decay <= 1.")
         if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
             raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, "
                              "so it needs w_residual=True.")
@@ -101,7 +107,7 @@ class RingGNN(ActivityModel):
             raise ValueError(f"piece_bins is a number of bins >= 1 (or None), got {piece_bins}.")
         check_bin_width(bin_width)
         check_options(message, update, readout, path, ring_prior)
-        self.structure_bins = structure_bins
+        self.structure_bins, self.structure_every = structure_bins, structure_every
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
                        identity_dim=identity_dim, update=update, readout=readout, path=path, own_history=own_history,
                        input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size,
@@ -208,11 +214,12 @@ class RingGNN(ActivityModel):
         stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
         self.training_log, carry = [], {}
 
+        n_steps = n_batches * len(starts)
+        every = self.structure_every
+
         def structure():
             first = int(torch.randint(0, x_struct.shape[1] - excerpt + 1, (1,)))
-            return self.net.connectivity(x_struct[:, first:first + excerpt])
-
-        n_steps = n_batches * len(starts)
+            return self.net.connectivity(x_struct[:, first:first + excerpt], copy_params=every > 1)
 
         def step_loss(step):
             batch, k = divmod(step, len(starts))
@@ -221,12 +228,24 @@ class RingGNN(ActivityModel):
             if k == 0:
                 carry["state"] = None
             rows = order[batch * self.streams:(batch + 1) * self.streams]
-            w = structure()
-            log_rate, state = self.net(xs[rows, :, a - width:b - 1], w,
+            group = step % every
+            if group == 0:                                   # a new w, and its gradient starts at 0
+                carry["w"] = structure()
+                carry["w_fixed"] = carry["w"].detach().requires_grad_()
+            last = group == every - 1 or step == n_steps - 1
+            w_used = carry["w_fixed"]
+            if last:                                         # value w; gradient into the structure / group size
+                w, size = carry["w"], group + 1
+                w_used = w if size == 1 else w.detach() + (w - w.detach()) / size
+            log_rate, state = self.net(xs[rows, :, a - width:b - 1], w_used,
                                        None if ths is None else ths[rows, a - 1:b - 1], carry["state"])
             carry["state"] = None if state is None else state.detach()
             nll = self.net.observed_nll(log_rate, xs[rows, :, a:b].transpose(1, 2))     # targets [S, T, N_obs]
-            return nll + self._penalty(w), {"nll": nll.detach()}
+            if not last:                                     # the structure waits: its gradient is kept
+                return nll, {"nll": nll.detach()}
+            earlier = carry["w_fixed"].grad                  # summed over the group's earlier windows
+            stale = 0.0 if earlier is None else (w_used * earlier).sum()
+            return nll + stale + self._penalty(w), {"nll": nll.detach()}
 
         for epoch in range(self.epochs):
             self.net.train()
