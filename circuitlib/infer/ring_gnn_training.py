@@ -86,8 +86,8 @@ class RingGNN(ActivityModel):
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
                  structure_bins: int | str | None = "auto", structure_every: int = 1, directed: bool = False,
-                 rate_start: str = "mean", patience: int = 3, checkpoint: str | None = None, seed: int = 0, device="auto",
-                 progress: bool = True):
+                 rate_start: str = "mean", patience: int = 3, checkpoint: str | None = None, seed: int = 0,
+                 device="auto", progress: bool = True):
         if min(epochs, window, streams, predict_window, structure_every) < 1 or lr <= 0 or not 0 < decay <= 1:
             raise ValueError("need epochs, window, streams, predict_window, structure_every >= 1, lr > 0 and "
                              "0 < decay <= 1.")
