@@ -6,11 +6,14 @@ flattened structure readout over ``--structure-bins`` bins, for the message form
 Each (code, form) runs in its own process: the reference is the package as it was at
 ``--reference`` (exported with ``git archive``), the current one is this checkout. Both fit the
 same data with the same model and the same schedule (``--streams`` x ``--window`` bins per Adam
-step). Reported: time bins per second of the epoch (warm-up fit first) and current / reference.
+step); the current code also runs with the structure module stepped once per k windows
+(``--structure-every``, e.g. 1,8: k = 1 is the reference's schedule). Reported: time bins per second
+of the epoch (warm-up fit first) and current / reference for each k.
 ``--profile`` adds each run's five most expensive operators (torch.profiler, self CPU time).
 The last line printed is one JSON object.
 
-    python benchmarks/ring_gnn.py [--seconds 8] [--structure-bins 8000] [--reference 7ea5d9a] [--profile]
+    python benchmarks/ring_gnn.py [--seconds 8] [--structure-bins 8000] [--structure-every 1,8]
+                                  [--reference 7ea5d9a] [--profile]
 """
 import argparse
 import json
@@ -37,6 +40,8 @@ def worker(args):
     kw = dict(FORMS[args.form], epochs=1, structure_bins=args.structure_bins, lr=3e-3, progress=False,
               device="cpu")
     kw.update(streams=args.streams, window=args.window)
+    if int(args.structure_every) > 1:                                             # an option the reference lacks
+        kw["structure_every"] = int(args.structure_every)
     RingGNN(**kw).fit(data.slice(0, data.n_steps // 4))                       # warm-up
     start = time.perf_counter()
     if args.profile:
@@ -52,8 +57,8 @@ def worker(args):
     print(json.dumps(out))
 
 
-def run(code: str, form: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", "--code", code, "--form", form,
+def run(code: str, form: str, args, every: int = 1) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--code", code, "--form", form, "--structure-every", str(every),
            "--seconds", str(args.seconds), "--structure-bins", str(args.structure_bins),
            "--streams", str(args.streams), "--window", str(args.window)] + (["--profile"] if args.profile else [])
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir())
@@ -68,6 +73,7 @@ def main():
     ap.add_argument("--structure-bins", type=int, default=8000, help="bins the structure module reads")
     ap.add_argument("--streams", type=int, default=4, help="streams per Adam step (RingGNN's default)")
     ap.add_argument("--window", type=int, default=50, help="bins per window (RingGNN's default)")
+    ap.add_argument("--structure-every", default="1,8", help="windows per structure step (current code)")
     ap.add_argument("--reference", default="7ea5d9a", help="commit whose circuitlib is the reference")
     ap.add_argument("--forms", default="positive,pair")
     ap.add_argument("--profile", action="store_true")
@@ -84,10 +90,13 @@ def main():
         subprocess.run(["tar", "-x", "-C", ref], input=archive, check=True)
         for form in args.forms.split(","):
             old = run(ref, form, args)
-            new = run(str(ROOT), form, args)
-            result[form] = {"reference": old, "current": new,
-                            "speedup": round(new["bins_per_s"] / old["bins_per_s"], 2)}
-            print(f"{form}: reference {old['bins_per_s']} bins/s; current {new['bins_per_s']}", flush=True)
+            result[form] = {"reference": old}
+            for every in map(int, str(args.structure_every).split(",")):
+                new = run(str(ROOT), form, args, every)
+                result[form][f"current, structure_every={every}"] = new | {
+                    "speedup": round(new["bins_per_s"] / old["bins_per_s"], 2)}
+                print(f"{form}: reference {old['bins_per_s']} bins/s; current (structure_every={every}) "
+                      f"{new['bins_per_s']}", flush=True)
     print(json.dumps(result))
 
 

@@ -84,3 +84,19 @@ def test_the_profile_and_matrix_grids_draw_one_panel_per_fitted_pair():
         visible = [ax for ax in fig.axes if ax.axison]
         assert len([ax for ax in visible if ax.get_title()]) == 1
         plt.close(fig)
+
+
+def test_prior_table_puts_each_condition_in_its_own_column():
+    from circuitlib.experiments.scoreboard import prior_table
+    w = ring.mexican_hat()
+    board = Scoreboard(w)
+    board.add("free", "threshold", w, bps=0.5)
+    board.add("shared", "threshold", 2 * w, bps=0.7)
+    table = prior_table(board, [("GLM", "free", "shared"), ("GNN", "gnn", None)], ["threshold"],
+                        {"GLM": (0.244, 0.695)}).splitlines()
+    assert table[0].count("no prior") == 2 and table[0].count("ring prior") == 2
+    assert table[2].split(" | ")[1:4] == ["0.000", "0.000", "0.244"]     # Delta is scale-free
+    assert table[2].split(" | ")[4:7] == ["0.500", "0.700", "0.695 |"]
+    assert table[3].split(" | ")[1:] == ["–"] * 5 + ["– |"]              # never fitted, no paper value
+    with pytest.raises(ValueError, match="needs 2 values"):
+        prior_table(board, [("GLM", "free", None)], ["threshold"], {"GLM": (0.2,)})

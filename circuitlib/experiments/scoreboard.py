@@ -133,18 +133,45 @@ class Scoreboard:
         return "\n".join(rows)
 
 
+def prior_table(board: Scoreboard, rows, datasets, paper: dict[str, tuple] | None = None,
+                keys=("delta", "bps")) -> str:
+    """Markdown table with one column per condition: for each key and data set, the method fitted
+    without a ring prior, the one given the ring's symmetry, and the paper's value.
+
+    ``rows``: (label, method without prior or None, method with the prior or None);
+    ``paper[label]``: one value per (key, data set), key-major, or absent ("–")."""
+    datasets, paper = list(datasets), paper or {}
+    head = " | ".join(f"{HEADERS[k]} {d}: no prior | ring prior | paper" for k in keys for d in datasets)
+    out = [f"| method | {head} |", "|---|" + "---|" * (3 * len(keys) * len(datasets))]
+    for label, plain, prior in rows:
+        ref = paper.get(label, ("–",) * (len(keys) * len(datasets)))
+        if len(ref) != len(keys) * len(datasets):
+            raise ValueError(f"paper[{label!r}] needs {len(keys) * len(datasets)} values, got {len(ref)}.")
+        cells = []
+        for k, key in enumerate(keys):
+            for j, d in enumerate(datasets):
+                for method in (plain, prior):
+                    fitted = method is not None and (method, d) in board.runs
+                    cells.append(f"{board.stat(method, d, key)[0]:{KEYS[key]}}" if fitted else "–")
+                cells.append(str(ref[k * len(datasets) + j]))
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict[str, dict], *, glm_iter: int = 2000,
                          strengths=(1e-5, 3e-6, 1e-6), glms: bool = True, seeds=(0,), device="auto",
                          progress: bool = True) -> dict:
-    """Fit the shared-profile GLM and the free-w GLM (unless ``glms=False``; L2 strengths chosen on
-    validation) and each ring GNN of ``gnns`` (name -> RingGNN keywords) to every data set of
-    ``data`` (name -> dict of train, validation, test); score all on ``board``. GNNs are refitted
-    once per seed. Returns the fitted GNNs by (name, data set), the last seed's fit."""
+    """Fit the shared-profile GLM and the free-w GLM (unless ``glms=False``; its L2 strength chosen
+    on validation from ``strengths``, a grid or "auto") and each ring GNN of ``gnns`` (name ->
+    RingGNN keywords) to every data set of ``data`` (name -> dict of train, validation, test);
+    score all on ``board``. GNNs are refitted once per seed. Returns the fitted GNNs by (name,
+    data set), the last seed's fit."""
     fitted = {}
     for dataset, parts in data.items():
         if glms:
             board.fit("GLM, shared profile", dataset, CouplingGLM("shared", max_iter=glm_iter, device=device), **parts)
-            board.fit("GLM, free w", dataset, CouplingGLM("free", strength=list(strengths), max_iter=glm_iter,
+            strength = strengths if isinstance(strengths, str) else list(strengths)      # "auto" or a grid
+            board.fit("GLM, free w", dataset, CouplingGLM("free", strength=strength, max_iter=glm_iter,
                                                           device=device), **parts)
         for name, hp in gnns.items():
             for seed in seeds:
