@@ -299,3 +299,15 @@ def test_structure_every_proposes_w_once_per_group_of_windows(monkeypatch):
     assert torch.isfinite(before.weights).all()
     with pytest.raises(ValueError, match="structure_every"):
         RingGNN(structure_every=0)
+
+
+def test_ring_distance_alone_gives_one_shared_profile():
+    torch.manual_seed(0)
+    net = RingGNNNet(12, torch.arange(12), width=4, stride=2, structure_length=40, embed_dim=0, ring_distance=True)
+    w = net.connectivity(torch.poisson(torch.full((12, 40), 0.5)))
+    rolled = torch.stack([torch.roll(w[0], k) for k in range(12)])
+    assert torch.allclose(w, rolled, atol=1e-6) and torch.allclose(w, w.T)   # w_ij depends on the ring distance only
+    assert w[0, 1:].std() > 1e-4                                        # but not constant
+    for bad in (dict(embed_dim=0), dict(embed_dim=-1)):
+        with pytest.raises(ValueError, match="embed_dim"):
+            RingGNN(**bad)

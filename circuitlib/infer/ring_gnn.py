@@ -37,6 +37,8 @@ Two ways out of the structure module's collapse of neurons a quarter-ring apart 
 ``ring_prior`` K appends fixed ring features cos/sin(2 pi k p_i / N), k = 1..K, to each z_i and
 ``ring_distance`` gives the pair MLP the ring distance of i and j in [0, 1] (a labelled ring prior:
 the paper's Discussion names such a geometric feature; compare with the shared-profile GLM).
+``embed_dim=0`` drops the spike-train embedding from z: with ``ring_distance`` alone, w_ij = sym g(d_ij)
+is one profile shared around the ring, the GNN's counterpart of the shared-profile GLM.
 ``own_history=False`` hides a neuron's own spike history from its update (the GRU sees only
 a_i^t, from a zero state), so that, as in the paper's GLM, only the coupling can predict a spike.
 
@@ -225,6 +227,9 @@ class RingGNNNet(nn.Module):
                  directed: bool = False):
         super().__init__()
         check_options(message, update, readout, path, ring_prior)
+        if embed_dim == 0 and not (ring_prior or ring_distance or identity_dim):
+            raise ValueError("embed_dim=0 leaves w nothing to depend on: give ring_prior, ring_distance or "
+                             "identity_dim, or embed_dim >= 1.")
         if width < 1 or stride < 1 or structure_length < width:
             raise ValueError(f"need width >= 1, stride >= 1 and structure_length >= width bins; got "
                              f"{width}, {stride}, {structure_length}.")
@@ -245,7 +250,8 @@ class RingGNNNet(nn.Module):
         self.register_buffer("edge_index", (~torch.eye(n, dtype=torch.bool)).nonzero().T.flip(0).contiguous())
         self.encoder = SpikeEncoder(width, channels)
         n_positions = (structure_length - width) // stride + 1
-        self.f_out = nn.Linear(channels * (n_positions if readout == "flatten" else 1), embed_dim)
+        features = channels * (n_positions if readout == "flatten" else 1)
+        self.f_out = nn.Linear(features, embed_dim) if embed_dim else None
         self.identity = nn.Parameter(0.1 * torch.randn(n, identity_dim)) if identity_dim > 0 else None
         z_dim = embed_dim + identity_dim + 2 * ring_prior
         self.pair_mlp = mlp([2 * z_dim + (1 if ring_distance else 0), 32, 32, 1])
@@ -271,10 +277,17 @@ class RingGNNNet(nn.Module):
     # -- structure learning ------------------------------------------------------------------
     def embeddings(self, x_struct: torch.Tensor, copy_params: bool = False) -> torch.Tensor:
         """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L]
-        -> [n, embed (+ identity) (+ 2 ring_prior)]. ``copy_params``: see :class:`SpikeEncoder`."""
-        feats = self.encoder(x_struct, stride=self.stride, copy_params=copy_params)   # [N_obs, C, L']
-        z = self.f_out(feats.flatten(1) if self.readout == "flatten" else feats.mean(-1))
-        z = z if self.all_observed else self.interp @ z
+        -> [n, embed (+ identity) (+ 2 ring_prior)]. ``copy_params``: see :class:`SpikeEncoder`.
+        With ``embed_dim=0`` the spike trains do not enter z (the encoder still reads them, without
+        gradient, for its running statistics)."""
+        if self.f_out is None:
+            with torch.no_grad():
+                self.encoder(x_struct, stride=self.stride)
+            z = x_struct.new_zeros(self.n, 0)
+        else:
+            feats = self.encoder(x_struct, stride=self.stride, copy_params=copy_params)   # [N_obs, C, L']
+            z = self.f_out(feats.flatten(1) if self.readout == "flatten" else feats.mean(-1))
+            z = z if self.all_observed else self.interp @ z
         extra = [t for t in (self.identity, self.ring_features) if t is not None and t.shape[-1]]
         return torch.cat([z, *extra], -1) if extra else z
 

@@ -94,10 +94,13 @@ class RingGNN(ActivityModel):
         if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
             raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, "
                              "so it needs w_residual=True.")
-        if not tau > 0 or min(channels, embed_dim, hidden, patience) < 1 or identity_dim < 0 or residual_lr <= 0:
-            raise ValueError(f"need tau > 0 s, channels, embed_dim, hidden, patience >= 1, identity_dim >= 0 and "
+        if not tau > 0 or min(channels, hidden, patience) < 1 or min(embed_dim, identity_dim) < 0 or residual_lr <= 0:
+            raise ValueError(f"need tau > 0 s, channels, hidden, patience >= 1, embed_dim, identity_dim >= 0 and "
                              f"residual_lr > 0; got {tau}, {channels}, {embed_dim}, {hidden}, {patience}, "
                              f"{identity_dim}, {residual_lr}.")
+        if embed_dim == 0 and not (ring_prior or ring_distance or identity_dim):
+            raise ValueError("embed_dim=0 leaves w nothing to depend on: give ring_prior, ring_distance or "
+                             "identity_dim, or embed_dim >= 1.")
         if structure_bins not in ("auto", None) and (isinstance(structure_bins, str) or structure_bins < 1):
             raise ValueError(f"structure_bins is 'auto', a number of bins >= 1 or None, got {structure_bins!r}.")
         if rate_start not in RATE_STARTS:
