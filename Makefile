@@ -2,18 +2,26 @@
 #   make book   virtual environment + install + execute every chapter (SCALE=quick) + HTML in _build/html
 #   make lint   ruff over the library, tests, benchmarks and chapters (part of make test)
 #   make test   ruff + unit tests + every chapter through papermill at SCALE=ci + a warnings-as-errors book build
+#               + that build opened in headless Chromium
+#   make regression SCALE=quick [DEVICE=cuda] [CHAPTERS="01 02 12"]   chapters against book/regression/<scale>.json
+#   make regression-update SCALE=quick   rewrite that reference file from the last run (on purpose only)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JB := $(VENV)/bin/jupyter-book
 RUFF := $(VENV)/bin/ruff
-LINT_PATHS := circuitlib tests benchmarks book
+LINT_PATHS := circuitlib tests benchmarks book tools
 # CPU path: the pinned CPU wheel. GPU users: `make TORCH_SPEC=torch ...` (CUDA build from the index).
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 CI_SRC := _build/ci/src
 
-.PHONY: env book lint test unit book-check benchmark clean
+.PHONY: env book lint test unit book-check benchmark regression regression-update clean
+
+# regression runs (tools/regression.py): the scale, the chapters' DEVICE, and which chapters (default: all)
+SCALE ?= quick
+DEVICE ?= auto
+CHAPTERS ?=
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,19 +31,34 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
+# Cached execution: jupyter-cache re-executes only chapters whose code cells changed. One cache per
+# scale and per library version (the scale is an environment variable and the library is imported,
+# neither of which the cache sees), so a quick build never serves paper-scale outputs or stale results.
+BOOK_SCALE := $(or $(CIRCUITLIB_SCALE),quick)
+LIB_HASH = $(shell find circuitlib -name '*.py' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)
+BOOK_CONFIG = _build/_config.$(BOOK_SCALE).yml
+
 book: $(STAMP)
-	$(JB) build . --all
+	mkdir -p _build
+	sed 's|^  cache: _build/.jupyter_cache/default$$|  cache: $(CURDIR)/_build/.jupyter_cache/$(BOOK_SCALE)-$(LIB_HASH)|' \
+	  _config.yml > $(BOOK_CONFIG)
+	grep -q '_build/.jupyter_cache/$(BOOK_SCALE)-' $(BOOK_CONFIG)
+	@echo "book: SCALE=$(BOOK_SCALE), execution cache _build/.jupyter_cache/$(BOOK_SCALE)-$(LIB_HASH)"
+	@echo "book: each chapter logs 'Executed notebook in N seconds' or 'Using cached notebook' as it goes"
+	CIRCUITLIB_SCALE=$(BOOK_SCALE) $(JB) build . --all --config $(BOOK_CONFIG)
 
 # ruff reads the chapters' code cells too; a lint error stops the run before pytest starts
 lint: $(STAMP)
 	$(RUFF) check $(LINT_PATHS)
 
+# the browser tests open the book that book-check builds, so they run last
 test: lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not browser"
 	$(MAKE) book-check
+	$(PY) -m pytest tests -m browser
 
 unit: $(STAMP)
-	$(PY) -m pytest tests -m "not chapter"
+	$(PY) -m pytest tests -m "not chapter and not browser"
 
 # Build the book from the notebooks the tests executed at SCALE=ci (no second execution),
 # with every Sphinx warning an error. A chapter the tests skipped (its data file is absent)
@@ -49,9 +72,17 @@ book-check: $(STAMP)
 	    echo "book-check: $$name was not executed (its data file is absent); left out of this build"; \
 	    rm $(CI_SRC)/book/$$name.ipynb; sed -i "/file: book\/$$name\$$/d" $(CI_SRC)/_toc.yml; \
 	  fi; done
-	sed 's/^  execute_notebooks: force/  execute_notebooks: "off"/' _config.yml > $(CI_SRC)/_config.yml
+	sed 's/^  execute_notebooks: cache/  execute_notebooks: "off"/' _config.yml > $(CI_SRC)/_config.yml
 	grep -q 'execute_notebooks: "off"' $(CI_SRC)/_config.yml
 	$(JB) build $(CI_SRC) --all --warningiserror --keep-going
+
+# exits 1, naming them, when a value regressed or a chapter failed; report in _build/regression/$(SCALE).md
+regression: $(STAMP)
+	$(PY) tools/regression.py run --scale $(SCALE) --device $(DEVICE) --chapters "$(CHAPTERS)"
+
+regression-update: $(STAMP)
+	$(PY) tools/regression.py update --scale $(SCALE) --chapters "$(CHAPTERS)"
+	$(PY) tools/results_page.py
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/ring_simulation.py

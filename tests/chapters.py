@@ -1,12 +1,12 @@
 """Run a book chapter through papermill at SCALE=ci and read the numbers it glued."""
 from __future__ import annotations
 
-import ast
 import functools
 from pathlib import Path
 
 import papermill
 import pytest
+from regression import glued_values
 
 from circuitlib.data import head_direction
 
@@ -14,7 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 EXECUTED = ROOT / "_build" / "ci" / "executed"  # the ci book build (make test) renders these
 CHAPTERS = sorted(p.stem for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
-GLUE_MIME = "application/papermill.record/text/plain"
 NEEDS_FILE = {"07_head_direction_cells": head_direction.find}  # chapters that read a data file
 
 
@@ -31,10 +30,4 @@ def run_chapter(name: str) -> dict:
     nb = papermill.execute_notebook(str(BOOK / f"{name}.ipynb"), str(EXECUTED / f"{name}.ipynb"),
                                     parameters={"SCALE": "ci"}, kernel_name="python3", cwd=str(BOOK),
                                     progress_bar=False, execution_timeout=900)
-    glued = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            name_ = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name_ is not None:
-                glued[name_] = ast.literal_eval(out["data"][GLUE_MIME])
-    return glued
+    return glued_values(nb)

@@ -1,10 +1,11 @@
-"""Shared test set-up: the chapters helper on the import path, and the chapter tests' ``glued``."""
+"""Shared test set-up: the chapters helper and tools/ on the import path, and the chapter tests' ``glued``."""
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # lets tests import the chapters helper
+sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))  # and the regression tools
 from chapters import run_chapter  # noqa: E402
 
 
