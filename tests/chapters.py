@@ -6,14 +6,14 @@ from pathlib import Path
 
 import papermill
 import pytest
-from regression import glued_values
+from regression import all_chapters, glued_values
 
 from circuitlib.data import head_direction
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 EXECUTED = ROOT / "_build" / "ci" / "executed"  # the ci book build (make test) renders these
-CHAPTERS = sorted(p.stem for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = all_chapters()
 NEEDS_FILE = {"07_head_direction_cells": head_direction.find}  # chapters that read a data file
 
 

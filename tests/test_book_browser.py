@@ -9,13 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from regression import all_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "ci" / "src" / "_build" / "html"
 EXECUTED = ROOT / "_build" / "ci" / "executed"
 SHOTS = ROOT / "_build" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = all_chapters()
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 

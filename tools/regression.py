@@ -250,8 +250,7 @@ def _fmt(x) -> str:
     if isinstance(x, float):
         return f"{x:.4g}"
     if isinstance(x, (list, tuple)):
-        text = "[" + ", ".join(_fmt(v) for v in x[:6]) + (", …" if len(x) > 6 else "") + "]"
-        return text
+        return "[" + ", ".join(_fmt(v) for v in x[:6]) + (", …" if len(x) > 6 else "") + "]"
     return str(x).replace("|", "/").replace("\n", " ")[:60]
 
 
@@ -303,7 +302,7 @@ def default_rule(key: str, value) -> dict:
     name = key.lower()
     if re.search(r"(seconds|minutes|_s$|_time$|wall|speed)", name):
         return {"tol": {"abs": 0.0}, "worse": "never"}
-    if isinstance(value, bool) or isinstance(value, str) or isinstance(value, int):
+    if isinstance(value, (bool, str, int)):
         return {"tol": {"abs": 0.0}, "worse": "change"}
     if re.search(r"(^delta|error|_err|loss)", name):
         worse = "rise"
