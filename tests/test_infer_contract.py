@@ -33,6 +33,7 @@ from circuitlib.infer import (
     RingGNN,
     SeqNMF,
     StandardFit,
+    WindowGNN,
 )
 
 N = 8          # neurons in every fit-ready recording
@@ -77,6 +78,8 @@ SPIKE_TRAIN_METHODS = {
     "glm_free": Config(CouplingGLM, dict(coupling="free", strength=1e-4, max_iter=20, device="cpu"),
                        bad=dict(strength=-1.0)),
     "ring_gnn": Config(RingGNN, GNN, bad=dict(message="receiver")),
+    "window_gnn": Config(WindowGNN, dict(steps=2, batch_bins=64, chunk_bins=32, channels=4, embed_dim=4, hidden=8,
+                                         progress=False, device="cpu"), bad=dict(message="receiver")),
     "correlation": Config(Correlation, dict(device="cpu"), bad=dict(kind="spearman")),
     "partial_correlation": Config(Correlation, dict(kind="partial", shrinkage=0.1, device="cpu"),
                                   bad=dict(shrinkage=1.5)),

@@ -158,14 +158,43 @@ def prior_table(board: Scoreboard, rows, datasets, paper: dict[str, tuple] | Non
     return "\n".join(out)
 
 
-def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict[str, dict], *, glm_iter: int = 2000,
+class ShuffledNeurons(ActivityModel):
+    """Control: ``model`` fitted to recordings whose neuron labels are permuted at random (one
+    permutation, from ``seed``, for training, validation and test alike), its ``weights`` read as if
+    the labels were right. A model that owes its connectivity to the spikes fails; one whose prior
+    (ring positions handed to it) carries the result does not."""
+
+    def __init__(self, model: ActivityModel, seed: int = 0):
+        self.model, self.seed = model, seed
+
+    def _shuffled(self, data):
+        return data.select(self.order) if data is not None else None
+
+    def fit(self, data, validation=None) -> ShuffledNeurons:
+        """``data``, ``validation``: SpikeTrains of the same neurons."""
+        self.order = torch.randperm(data.n_neurons, generator=torch.Generator().manual_seed(self.seed))
+        self.model.fit(self._shuffled(data), self._shuffled(validation))
+        self.weights, self.training_log = self.model.weights, getattr(self.model, "training_log", None)
+        return self
+
+    def predict(self, data):
+        self.check_fitted("predict")
+        return self.model.predict(self._shuffled(data))
+
+    def score(self, data):
+        self.check_fitted("score")
+        return self.model.score(self._shuffled(data))
+
+
+def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter: int = 2000,
                          strengths=(1e-5, 3e-6, 1e-6), glms: bool = True, seeds=(0,), device="auto",
                          progress: bool = True) -> dict:
     """Fit the shared-profile GLM and the free-w GLM (unless ``glms=False``; its L2 strength chosen
-    on validation from ``strengths``, a grid or "auto") and each ring GNN of ``gnns`` (name ->
-    RingGNN keywords) to every data set of ``data`` (name -> dict of train, validation, test);
-    score all on ``board``. GNNs are refitted once per seed. Returns the fitted GNNs by (name,
-    data set), the last seed's fit."""
+    on validation from ``strengths``, a grid or "auto") and each ring GNN of ``gnns`` to every data
+    set of ``data`` (name -> dict of train, validation, test); score all on ``board``. ``gnns`` maps
+    a name to RingGNN keywords or to a function of the seed that returns an unfitted model (e.g.
+    ``lambda seed: WindowGNN.with_residual(seed=seed)``). GNNs are refitted once per seed. Returns
+    the fitted GNNs by (name, data set), the last seed's fit."""
     fitted = {}
     for dataset, parts in data.items():
         if glms:
@@ -173,10 +202,10 @@ def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict[str, dict], *
             strength = strengths if isinstance(strengths, str) else list(strengths)      # "auto" or a grid
             board.fit("GLM, free w", dataset, CouplingGLM("free", strength=strength, max_iter=glm_iter,
                                                           device=device), **parts)
-        for name, hp in gnns.items():
+        for name, spec in gnns.items():
             for seed in seeds:
-                fitted[name, dataset] = board.fit(name, dataset, RingGNN(**hp, seed=seed, device=device,
-                                                                         progress=progress), **parts)
+                model = spec(seed) if callable(spec) else RingGNN(**spec, seed=seed, device=device, progress=progress)
+                fitted[name, dataset] = board.fit(name, dataset, model, **parts)
     return fitted
 
 

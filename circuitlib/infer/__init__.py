@@ -2,7 +2,7 @@
 ``Method(**hyperparameters).fit(data, validation=None)`` returns the method, ``.weights`` is the
 ``[N, N]`` estimate (row = receiver), and methods that model activity add ``predict`` / ``score``.
 
-    from circuitlib.infer import CouplingGLM, RingGNN, Correlation, SeqNMF, TCA
+    from circuitlib.infer import CouplingGLM, RingGNN, WindowGNN, Correlation, SeqNMF, TCA
 
 Each name is imported from its module on first use, so ``import circuitlib.infer`` stays light
 (torch_geometric and tensorly load only with the methods that need them).
@@ -12,6 +12,7 @@ from importlib import import_module
 _MODULE_OF = {
     "ConnectivityEstimator": "base", "ActivityModel": "base", "NotFittedError": "base",
     "CouplingGLM": "glm", "RingGNN": "ring_gnn_training", "RingGNNNet": "ring_gnn",
+    "WindowGNN": "window_gnn_training", "WindowGNNNet": "window_gnn",
     "interpolate_ring_matrix": "ring_gnn", "Correlation": "correlation", "SeqNMF": "seqnmf", "TCA": "tca", "CCG": "ccg",
     "AssemblyGNN": "assembly_gnn", "AssemblyEstimator": "assembly", "LinearRate": "linear_rate",
     "StandardFit": "lowrank", "MaxEntFit": "lowrank", "ConvergenceWarning": "glm", "PenaltyGridWarning": "glm",

@@ -1,0 +1,235 @@
+r"""The ring GNN in its time-parallel form: every predicted bin depends on a fixed window of the past.
+
+Yoon (2025) predicts bin t+1 with a GRU whose state is carried from bin to bin, so training is
+sequential in time (:mod:`circuitlib.infer.ring_gnn`, kept for the paper's text). Here nothing is
+carried: the prediction of bin t reads only the l bins t-l .. t-1 of every neuron, so any set of
+bins is one batch and an Adam step can see thousands of bins from anywhere in the recording.
+Three parts, each a module a reader can see:
+
+**Structure** (:class:`Structure`, Eqs. 1-2 of the paper) proposes w [n, n] once per Adam step::
+
+    z_i  = [f_out(vec(BN(ReLU(Conv1D(x_i))))),  cos/sin(2 pi k p_i / N)_{k <= K}]
+    w_ij = sym MLP([z_i, z_j, d_ij]) + R_ij,    zero diagonal
+
+from each neuron's spike train x_i (an excerpt of the training recording; the paper's
+embedding, ``embed_dim`` > 0), its ring position p_i (``ring_position`` K harmonics: the
+positional encoding of the lab's follow-up), the ring distance d_ij in [0, 1] (``ring_distance``)
+and a free residual R (``residual``). Any one of the first three can be switched off.
+
+**Messages** (:class:`Messages`): the sender's causal filter bank h_j = ReLU(F x_j^{t-l:t} + b) [C]
+and the coupling input a_i = (1/n) sum_j w_ij m_ij, with one of
+
+* ``"positive"``: m_j = k . x_j^{t-l:t}, one causal kernel k = softplus(kappa) >= 0, so a message grows
+  with the sender's spikes and the sign of a coupling lives in w (w < 0 is inhibition, as in a GLM).
+  The whole sum is one ``[n, n] @ [n, B]`` matmul;
+* ``"sender"``: m_j = v . phi(h_j) (the message depends on the sender only: one matmul as well);
+* ``"pair"``: m_ij = v . phi([h_i, h_j]), the paper's Eq. 5 (only phi's ReLU runs on every pair).
+
+**Predictor** (:class:`Predictor`, Eqs. 7-8): u_i = b_i + eta . x_i^{t-l:t} (own history, a causal
+filter, ``own_history``) + a_i (+ e(theta_t - theta~_i - beta), the angle encoder with a learned
+rotation beta, when the data carry an angle); the rate of the next bin is lambda_i = r_i g(u_i)
+with a learned monotone link g (``link="monotone"``: a positive sum of softplus ramps, which
+can take the threshold-linear shape of the ring's LNP generator, 32 relu(r W s + b)) or
+lambda_i = exp(u_i) (``link="exp"``, the GLM's). r_i starts at each neuron's mean count per bin.
+
+Hidden neurons (App. B.2): of the n ring positions only ``observed`` carry spikes; the hidden
+positions' z and messages are interpolated along the ring from the nearest observed ones (one
+fixed [n, N_obs] matrix), and their predictions are never scored.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..ring_geometry import wrap_angle
+from ._mlp import mlp
+from .ring_gnn import SpikeEncoder, pair_relu_sum, ring_interpolation
+
+MESSAGES = ("positive", "sender", "pair")
+LINKS = ("monotone", "exp")
+
+
+def causal_filter(x: torch.Tensor, kernels: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Each of ``kernels`` [K, l] (oldest bin first) applied to the l bins before every bin of
+    ``x`` [S, N, l + C]: -> [S, N, K, C], entry c the filtered past of bin l + c of each chunk."""
+    s, n, length = x.shape
+    out = F.conv1d(x[..., :-1].reshape(s * n, 1, length - 1), kernels[:, None], bias)
+    return out.view(s, n, kernels.shape[0], -1)
+
+
+class Structure(nn.Module):
+    """w [n, n] from spike embeddings, ring position features, ring distance and a free residual.
+
+    ``n`` ring positions at ``preferred`` angles [n] (rad), of which ``interp`` [n, N_obs] maps the
+    observed neurons' embeddings to all; ``width`` and ``stride`` (bins) are the encoder's,
+    ``structure_length`` the bins it reads (it sizes f_out, the paper's vec). ``embed_dim=0``: the
+    spike trains do not enter w.
+    """
+
+    def __init__(self, interp: torch.Tensor, preferred: torch.Tensor, width: int, stride: int,
+                 structure_length: int, embed_dim: int = 16, channels: int = 32, ring_position: int = 0,
+                 ring_distance: bool = False, residual: bool = False, directed: bool = False):
+        super().__init__()
+        if embed_dim < 0 or ring_position < 0:
+            raise ValueError(f"embed_dim and ring_position must be >= 0, got {embed_dim}, {ring_position}.")
+        if embed_dim == 0 and not (ring_position or ring_distance):
+            raise ValueError("embed_dim=0 leaves w nothing to depend on: give ring_position or ring_distance, "
+                             "or embed_dim >= 1.")
+        if width < 1 or stride < 1 or structure_length < width:
+            raise ValueError(f"need width >= 1, stride >= 1 and structure_length >= width bins; got "
+                             f"{width}, {stride}, {structure_length}.")
+        n = interp.shape[0]
+        self.n, self.stride, self.directed = n, stride, directed
+        self.register_buffer("interp", interp)
+        self.encoder = SpikeEncoder(width, channels) if embed_dim else None
+        positions = (structure_length - width) // stride + 1
+        self.f_out = nn.Linear(channels * positions, embed_dim) if embed_dim else None
+        angles = preferred[:, None] * torch.arange(1, ring_position + 1)
+        self.register_buffer("position_features", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)
+        gap = wrap_angle(preferred[:, None] - preferred[None, :]).abs()[..., None] / math.pi
+        self.register_buffer("distance", gap if ring_distance else gap[..., :0], persistent=False)   # [n, n, 0|1]
+        z_dim = embed_dim + 2 * ring_position
+        self.pair_mlp = mlp([2 * z_dim + self.distance.shape[-1], 32, 32, 1])
+        self.residual = nn.Parameter(torch.zeros(n, n)) if residual else None
+
+    def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
+        """z [n, embed_dim + 2 K] from the observed spike trains ``x_struct`` [N_obs, L]."""
+        if self.encoder is None:
+            return self.position_features
+        z = self.interp @ self.f_out(self.encoder(x_struct, stride=self.stride).flatten(1))
+        return torch.cat([z, self.position_features], -1)
+
+    def forward(self, x_struct: torch.Tensor) -> torch.Tensor:
+        z = self.embeddings(x_struct)
+        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1), self.distance], -1)
+        raw = self.pair_mlp(pairs)[..., 0]
+        if self.residual is not None:
+            raw = raw + self.residual
+        w = raw if self.directed else 0.5 * (raw + raw.T)
+        return w * (1 - torch.eye(self.n, device=w.device))
+
+
+class Messages(nn.Module):
+    """a_i = (1/n) sum_j w_ij m_ij for windows of the observed neurons' spikes (see the module docstring)."""
+
+    def __init__(self, interp: torch.Tensor, width: int, kind: str = "positive", channels: int = 32,
+                 hidden: int = 32):
+        super().__init__()
+        if kind not in MESSAGES:
+            raise ValueError(f"message must be one of {MESSAGES}, got {kind!r}.")
+        self.kind = kind
+        self.register_buffer("interp", interp)
+        if kind == "positive":
+            self.kappa = nn.Parameter(torch.full((width,), -2.0))
+            return
+        self.filters = nn.Linear(width, channels)                           # F, b: the causal filter bank
+        self.phi = mlp([channels * (2 if kind == "pair" else 1), hidden, hidden])
+        self.readout = nn.Linear(hidden, 1, bias=False)                     # v
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``x`` [S, N_obs, l + C] chunks of centred counts, ``w`` [n, n] -> a [S, C, n] for the
+        last C bins of each chunk."""
+        n = w.shape[0]
+        if self.kind == "positive":
+            m = causal_filter(x, F.softplus(self.kappa)[None])[:, :, 0]             # [S, N_obs, C]
+            return torch.einsum("pk,skc->scp", self.interp, m) @ w.T / n
+        h = torch.relu(causal_filter(x, self.filters.weight, self.filters.bias))    # [S, N_obs, ch, C]
+        h = torch.einsum("pk,skhc->schp", self.interp, h).transpose(-1, -2)         # [S, C, n, ch]
+        if self.kind == "sender":
+            return self.readout(self.phi(h))[..., 0] @ w.T / n
+        first, last = self.phi[0], self.phi[2]                # phi = L2 ReLU L1; L1 split by receiver / sender
+        c = h.shape[-1]
+        recv = h @ first.weight[:, :c].T + first.bias
+        send = h @ first.weight[:, c:].T
+        summed = F.linear(pair_relu_sum(recv, send, w), last.weight) + w.sum(1)[:, None] * last.bias
+        return self.readout(summed)[..., 0] / n
+
+
+class Predictor(nn.Module):
+    """Rates of the next bin from the coupling input and the own history (see the module docstring).
+
+    ``preferred`` [N_obs] angles (rad) of the observed neurons; ``input_dim`` > 0 switches the angle encoder on.
+    """
+
+    def __init__(self, preferred: torch.Tensor, width: int, own_history: bool = True, link: str = "monotone",
+                 input_dim: int = 0, ramps: int = 8):
+        super().__init__()
+        if link not in LINKS:
+            raise ValueError(f"link must be one of {LINKS}, got {link!r}.")
+        n = preferred.shape[0]                                                    # observed neurons
+        self.link = link
+        self.register_buffer("preferred", preferred)
+        self.bias = nn.Parameter(torch.zeros(n))                                  # b_i
+        self.log_scale = nn.Parameter(torch.zeros(n))                             # log r_i, set by the fit
+        self.history = nn.Parameter(torch.zeros(width)) if own_history else None  # eta
+        self.angle = mlp([2, 32, 1]) if input_dim else None
+        self.rotation = nn.Parameter(torch.zeros(())) if input_dim else None      # beta
+        if link == "monotone":          # g(u) = sum_k softplus(alpha_k) softplus(softplus(s_k) (u - c_k)); g(0) = 1
+            c = torch.linspace(-2.0, 2.0, ramps)
+            self.ramp_at = nn.Parameter(c)
+            self.ramp_slope = nn.Parameter(torch.full((ramps,), math.log(math.e - 1)))   # softplus -> 1
+            alpha = 1 / (ramps * F.softplus(-c))
+            self.ramp_weight = nn.Parameter(alpha + torch.log(-torch.expm1(-alpha)))     # softplus^-1(alpha)
+
+    def drive(self, x: torch.Tensor, coupling: torch.Tensor, theta: torch.Tensor | None) -> torch.Tensor:
+        """u [S, C, N_obs]: ``x`` [S, N_obs, l + C] chunks of centred counts, ``coupling`` [S, C, N_obs],
+        ``theta`` [S, C] (the angle of the bin before each predicted one) or None."""
+        u = self.bias + coupling
+        if self.history is not None:
+            u = u + causal_filter(x, self.history[None])[:, :, 0].transpose(1, 2)
+        if self.angle is not None:
+            if theta is None:
+                raise ValueError("this model encodes an external angle: pass data that carry theta.")
+            delta = theta[..., None] - self.preferred - self.rotation
+            u = u + self.angle(torch.stack([delta.cos(), delta.sin()], -1))[..., 0]
+        return u
+
+    def rate(self, u: torch.Tensor) -> torch.Tensor:
+        """Expected counts of the next bin, lambda = r g(u), the shape of ``u``."""
+        if self.link == "exp":
+            return torch.exp(u + self.log_scale)
+        ramps = F.softplus(F.softplus(self.ramp_slope) * (u[..., None] - self.ramp_at))
+        return (ramps @ F.softplus(self.ramp_weight)) * self.log_scale.exp()
+
+
+class WindowGNNNet(nn.Module):
+    """Structure, messages and predictor for ``n`` ring positions, ``observed`` [N_obs] of them recorded.
+
+    ``width`` l (bins) is both the encoder's filter length and the predictor's window; ``stride``
+    the structure encoder's stride; ``positions`` [n] place the nodes on a ring of ``ring_size``
+    (default node k at k of n). ``structure`` and ``predictor`` hold the keyword arguments of
+    :class:`Structure` and :class:`Predictor`; ``message``, ``channels`` and ``hidden`` those of
+    :class:`Messages`.
+    """
+
+    def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
+                 message: str = "positive", channels: int = 32, hidden: int = 32, positions=None,
+                 ring_size: int | None = None, structure: dict | None = None, predictor: dict | None = None):
+        super().__init__()
+        interp = ring_interpolation(n, observed, positions, ring_size)
+        at = torch.arange(n) if positions is None else torch.as_tensor(positions).long()
+        preferred = 2 * math.pi * at / (ring_size or n)
+        self.width = width
+        self.register_buffer("observed", torch.as_tensor(observed).long())
+        self.register_buffer("mean_counts", torch.zeros(len(self.observed)))          # set by the fit
+        self.structure = Structure(interp, preferred, width, stride, structure_length, channels=channels,
+                                   **(structure or {}))
+        self.messages = Messages(interp, width, message, channels, hidden)
+        # the observed neurons first, so that the predictor's rows line up with the data's columns
+        self.predictor = Predictor(preferred[self.observed], width, **(predictor or {}))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, theta: torch.Tensor | None = None) -> torch.Tensor:
+        """Expected counts [S, C, N_obs] of the last C bins of each chunk ``x`` [S, N_obs, l + C] of
+        counts, each from the l bins before it, with connectivity ``w`` [n, n]; ``theta`` [S, l + C]
+        angles of the chunk's bins (the bin before each predicted one is read).
+
+        Messages and own history read the counts minus each neuron's mean count in the training
+        recording (``mean_counts``), so a uniform shift of w is not confounded with the neurons'
+        offsets b_i during training (centred inputs; the model class is the same)."""
+        x = x - self.mean_counts[:, None]
+        coupling = self.messages(x, w)[..., self.observed]
+        u = self.predictor.drive(x, coupling, None if theta is None else theta[:, self.width - 1:-1])
+        return self.predictor.rate(u)

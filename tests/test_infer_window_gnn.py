@@ -1,0 +1,173 @@
+"""The time-parallel ring GNN: windows, messages, the monotone link, the structure parts, fitting."""
+import math
+
+import pytest
+import torch
+
+from circuitlib import metrics
+from circuitlib.data.spikes import SpikeTrain
+from circuitlib.infer.window_gnn import Messages, Predictor, Structure, WindowGNNNet, causal_filter
+from circuitlib.infer.window_gnn_training import WindowGNN
+from circuitlib.ring_geometry import aligned_rows
+from circuitlib.sim import ring
+
+SMALL = dict(steps=4, batch_bins=64, chunk_bins=32, channels=4, embed_dim=4, hidden=8, eval_every=2, progress=False,
+             device="cpu")
+
+
+def counts(t=400, n=8, rate=0.3, seed=0):
+    return torch.poisson(torch.full((t, n), rate), generator=torch.Generator().manual_seed(seed))
+
+
+def test_causal_filters_read_the_bins_before_each_predicted_bin():
+    x = torch.arange(30.0).view(1, 1, 30)                  # one chunk, one neuron: bin t holds t
+    lag1 = torch.tensor([[0.0, 0.0, 1.0]])                 # oldest bin first: picks the bin just before
+    mean3 = torch.full((1, 3), 1 / 3)
+    out = causal_filter(x, torch.cat([lag1, mean3]))
+    assert out.shape == (1, 1, 2, 27)                      # bins 3..29 predicted
+    assert torch.equal(out[0, 0, 0], torch.arange(2.0, 29.0))
+    assert torch.allclose(out[0, 0, 1], torch.arange(1.0, 28.0))
+
+
+def test_an_extra_spike_moves_the_rate_in_the_direction_of_the_coupling():
+    torch.manual_seed(0)
+    net = WindowGNNNet(6, torch.arange(6), width=4, stride=1, structure_length=20)
+    x = counts(30, 6).T[None]                                  # one chunk [1, 6, 30]: 4 bins history + 26
+    w = torch.zeros(6, 6)
+    w[0, 3], w[1, 3] = 5.0, -5.0                              # 3 excites 0 and inhibits 1
+    before = net(x, w)[0, -1]
+    x[0, 3, -2] += 1                                          # one more spike of 3 in the bin before the last
+    after = net(x, w)[0, -1]
+    assert after[0] > before[0] and after[1] < before[1]
+    assert torch.allclose(after[2:], before[2:])               # no coupling from 3: unchanged
+
+
+def test_the_monotone_link_starts_at_one_and_stays_increasing_for_any_parameters():
+    pred = Predictor(torch.zeros(3), width=4)
+    assert torch.allclose(pred.rate(torch.zeros(1, 3)), torch.ones(1, 3), atol=1e-5)
+    with torch.no_grad():
+        for p in (pred.ramp_at, pred.ramp_slope, pred.ramp_weight):
+            p.normal_(0, 3)
+    u = torch.linspace(-10, 10, 500)[:, None].expand(-1, 3)
+    assert (pred.rate(u).diff(dim=0) >= 0).all() and (pred.rate(u) > 0).all()
+
+
+def test_the_monotone_link_can_take_the_threshold_linear_shape():
+    pred = Predictor(torch.zeros(1), width=2)
+    opt = torch.optim.Adam([pred.ramp_at, pred.ramp_slope, pred.ramp_weight], lr=0.05)
+    u = torch.linspace(-3, 3, 200)[:, None]
+    target = 2 * torch.relu(u - 0.5)
+    for _ in range(1500):
+        opt.zero_grad()
+        loss = (pred.rate(u) - target).pow(2).mean()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 2e-3                                 # measured 2.3e-4; exp(a u + b) cannot go below 0.1
+
+
+@pytest.mark.parametrize("kind", ["sender", "pair"])
+def test_messages_equal_their_sum_over_senders(kind):
+    torch.manual_seed(1)
+    msg = Messages(torch.eye(5), width=3, kind=kind, channels=4, hidden=6)
+    x, w = torch.randn(2, 5, 3 + 4), torch.randn(5, 5)       # 2 chunks, 5 neurons, 4 predicted bins
+    windows = x.unfold(-1, 3, 1)[:, :, :-1].transpose(1, 2)    # [2, 4, 5, 3]: the 3 bins before each
+    h = torch.relu(msg.filters(windows))                       # [S, C, n, ch]
+    if kind == "sender":
+        m = msg.readout(msg.phi(h))[..., 0][..., None, :].expand(-1, -1, 5, -1)       # [S, C, i, j]
+    else:
+        pairs = torch.cat([h[..., :, None, :].expand(-1, -1, -1, 5, -1), h[..., None, :, :].expand(-1, -1, 5, -1, -1)],
+                          -1)
+        m = msg.readout(msg.phi(pairs))[..., 0]
+    assert torch.allclose(msg(x, w), (w * m).sum(-1) / 5, atol=1e-5)
+
+
+def test_structure_is_symmetric_without_self_coupling_and_distance_alone_is_circulant():
+    n = 10
+    angles = 2 * math.pi * torch.arange(n) / n
+    s = Structure(torch.eye(n), angles, width=3, stride=1, structure_length=30)
+    w = s(counts(30, n).T)
+    assert torch.allclose(w, w.T) and (w.diagonal() == 0).all()
+    d = Structure(torch.eye(n), angles, 3, 1, 30, embed_dim=0, ring_distance=True)(counts(30, n).T)
+    rows = aligned_rows(d, diagonal=True)                      # one profile around the ring (float32 rounding)
+    assert torch.allclose(rows, rows[:1].expand_as(rows), atol=1e-6)
+    r = Structure(torch.eye(n), angles, 3, 1, 30, residual=True)
+    assert (r.residual == 0).all()
+    with pytest.raises(ValueError, match="nothing to depend on"):
+        Structure(torch.eye(n), angles, 3, 1, 30, embed_dim=0)
+
+
+def test_prediction_does_not_depend_on_how_bins_are_batched():
+    model = WindowGNN(**SMALL).fit(counts())
+    held_out = counts(seed=1)
+    one = model.predict(held_out)                              # one chunk of 380 bins
+    model.predict_bins = 7
+    assert one.shape == (400 - model.width, 8) and torch.allclose(model.predict(held_out), one)
+
+
+def test_stretches_give_no_window_across_a_gap():
+    model = WindowGNN(**SMALL).fit([counts(100), counts(40), counts(200, seed=2)])
+    assert model.unused_bins == 40                             # shorter than a window and a chunk (20 + 32)
+    held_out = [counts(50), counts(60)]
+    rates = model.predict(held_out)
+    assert rates.shape == (50 + 60 - 2 * model.width, 8)
+    # the second stretch's rates are those of the stretch alone: nothing crosses the gap
+    assert torch.allclose(rates[50 - model.width:], model.predict(held_out[1]))
+
+
+def test_fit_recovers_the_ring_profile_from_twenty_seconds():
+    rec = ring.simulate("threshold", duration=24, seed=0).bin(1e-3)
+    train, validation = rec.slice(0, 20_000), rec.slice(20_000, 24_000)
+    model = WindowGNN.ring_distance_only(steps=300, batch_bins=2048, eval_every=100, progress=False, device="cpu")
+    model.fit(train, validation)
+    delta = metrics.inference_error(ring.mexican_hat(), model.weights).delta
+    assert delta < 0.35                                        # measured 0.19; the shared GLM gets 0.23 on 48 s
+    assert model.training_log[-1]["validation_bps"] > 0.5      # measured 1.0
+    assert [r["step"] for r in model.training_log] == [100, 200, 300]
+
+
+def test_early_stopping_keeps_the_best_state(tmp_path):
+    path = tmp_path / "best.pt"
+    model = WindowGNN(**dict(SMALL, steps=8), checkpoint=str(path)).fit(counts(), counts(seed=3))
+    best = max(r["validation_bps"] for r in model.training_log)
+    assert path.exists() and model.score(counts(seed=3)).mean == pytest.approx(best, abs=1e-6)
+
+
+def test_hidden_neurons_get_weights_but_no_rates():
+    model = WindowGNN(n_positions=12, observed=[0, 2, 3, 5, 8, 9, 10, 11], **SMALL).fit(counts())
+    assert model.weights.shape == (12, 12)
+    assert model.predict(counts(seed=1)).shape[1] == 8
+
+
+def test_the_angle_encoder_needs_the_angle():
+    x = counts(300, 4)
+    theta = torch.linspace(0, 20, 300)
+    train = SpikeTrain.from_dense(x, 1e-3, theta=theta)
+    model = WindowGNN(use_theta=True, **SMALL).fit(train)
+    assert model.net.predictor.rotation is not None
+    with pytest.raises(ValueError, match="theta"):
+        WindowGNN(use_theta=True, **SMALL).fit(SpikeTrain.from_dense(x, 1e-3))
+
+
+def test_named_configurations_are_what_they_say():
+    assert WindowGNN.paper(**SMALL).net_kw["message"] == "pair"
+    assert WindowGNN.with_residual(**SMALL).net_kw["structure"]["residual"]
+    prior = WindowGNN.with_ring_position(**SMALL).net_kw["structure"]
+    assert prior["ring_position"] == 3 and prior["ring_distance"] and prior["embed_dim"] == 4
+    plain = {k: v for k, v in SMALL.items() if k != "embed_dim"}
+    assert WindowGNN.ring_distance_only(**plain).net_kw["structure"]["embed_dim"] == 0
+    with pytest.raises(ValueError, match="embed_dim"):
+        WindowGNN.ring_distance_only(**SMALL)
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="link"):
+        WindowGNN(link="sigmoid")
+    with pytest.raises(ValueError, match="residual=True"):
+        WindowGNN(residual_l2=1.0)
+    with pytest.raises(ValueError, match="batch_bins"):
+        WindowGNN(batch_bins=0)
+    model = WindowGNN(**SMALL).fit(counts())
+    with pytest.raises(ValueError, match="fitted to 8 neurons"):
+        model.score(counts(n=5))
+    with pytest.raises(ValueError, match="window"):
+        WindowGNN(**SMALL).fit(counts(t=10))
