@@ -205,6 +205,18 @@ def against_length(ax: plt.Axes, board, methods, datasets, lengths, key: str = "
     return ax
 
 
+def training_curves(ax: plt.Axes, board, methods, dataset: str, bin_width: float = 1e-3) -> plt.Axes:
+    """Validation bits/spike against the seconds of data seen, for the first run of each method
+    on ``dataset`` whose ``training_log`` records ``bins_seen`` (time-parallel fits)."""
+    for method in methods:
+        log = board.run(method, dataset).get("training_log") or []
+        points = [(r["bins_seen"] * bin_width, r["validation_bps"]) for r in log if "validation_bps" in r]
+        if points:
+            ax.plot(*zip(*points), marker=".", label=method)
+    ax.set(xlabel="seconds of data seen", ylabel="validation bits/spike", title=dataset)
+    return ax
+
+
 # -- rate models (assemblies, low-rank networks) -------------------------------------------------------
 def type_color(k: int, n_types: int = 10):
     """Colour of neuron type ``k``: tab10 for up to 10 types, tab20 (cycled) beyond."""
@@ -324,3 +336,4 @@ def leaderboard_heatmap(ax: plt.Axes, table, title: str = "", cmap: str = "virid
     if colorbar:
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
     return im
+

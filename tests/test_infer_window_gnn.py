@@ -117,10 +117,11 @@ def test_stretches_give_no_window_across_a_gap():
 def test_fit_recovers_the_ring_profile_from_twenty_seconds():
     rec = ring.simulate("threshold", duration=24, seed=0).bin(1e-3)
     train, validation = rec.slice(0, 20_000), rec.slice(20_000, 24_000)
-    model = WindowGNN.ring_distance_only(steps=300, batch_bins=2048, eval_every=100, progress=False, device="cpu")
+    model = WindowGNN.ring_distance_only(steps=300, batch_bins=4096, lr=3e-2, eval_every=100, progress=False,
+                                         device="cpu")
     model.fit(train, validation)
     delta = metrics.inference_error(ring.mexican_hat(), model.weights).delta
-    assert delta < 0.35                                        # measured 0.19; the shared GLM gets 0.23 on 48 s
+    assert delta < 0.2                                         # measured 0.086; the shared GLM gets 0.23 on 48 s
     assert model.training_log[-1]["validation_bps"] > 0.5      # measured 1.0
     assert [r["step"] for r in model.training_log] == [100, 200, 300]
 

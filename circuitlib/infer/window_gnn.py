@@ -6,15 +6,18 @@ carried: the prediction of bin t reads only the l bins t-l .. t-1 of every neuro
 bins is one batch and an Adam step can see thousands of bins from anywhere in the recording.
 Three parts, each a module a reader can see:
 
-**Structure** (:class:`Structure`, Eqs. 1-2 of the paper) proposes w [n, n] once per Adam step::
+**Structure** (:class:`Structure`, Eqs. 1-2 of the paper) proposes w [n, n] once per Adam step, as
+a sum of parts, symmetrised (unless ``directed``) with a zero diagonal::
 
-    z_i  = [f_out(vec(BN(ReLU(Conv1D(x_i))))),  cos/sin(2 pi k p_i / N)_{k <= K}]
-    w_ij = sym MLP([z_i, z_j, d_ij]) + R_ij,    zero diagonal
+    z_i  = f_out(vec(BN(ReLU(Conv1D(x_i)))))                 the paper's spike embedding (embed_dim > 0)
+    q_i  = cos/sin(2 pi k p_i / N), k = 1..K                  ring position (``ring_position`` K)
+    w_ij = sym [ g([z_i, z_j]) + g_ring([q_i, q_j, d_ij]) + R_ij ]
 
-from each neuron's spike train x_i (an excerpt of the training recording; the paper's
-embedding, ``embed_dim`` > 0), its ring position p_i (``ring_position`` K harmonics: the
-positional encoding of the lab's follow-up), the ring distance d_ij in [0, 1] (``ring_distance``)
-and a free residual R (``residual``). Any one of the first three can be switched off.
+with d_ij in [0, 1] the ring distance (``ring_distance``) and R a free residual (``residual``).
+The spike part is the paper's; the ring part is the positional encoding of the lab's follow-up
+(a labelled prior; with ``embed_dim=0`` it is all of w); R is a prior-free way out of the aliasing
+of neurons a quarter-ring apart. Each part has its own MLP, so a prior is added, not mixed into
+the spike embedding's input.
 
 **Messages** (:class:`Messages`): the sender's causal filter bank h_j = ReLU(F x_j^{t-l:t} + b) [C]
 and the coupling input a_i = (1/n) sum_j w_ij m_ij, with one of
@@ -61,7 +64,7 @@ def causal_filter(x: torch.Tensor, kernels: torch.Tensor, bias: torch.Tensor | N
 
 
 class Structure(nn.Module):
-    """w [n, n] from spike embeddings, ring position features, ring distance and a free residual.
+    """w [n, n]: spike-embedding part + ring part + free residual (see the module docstring).
 
     ``n`` ring positions at ``preferred`` angles [n] (rad), of which ``interp`` [n, N_obs] maps the
     observed neurons' embeddings to all; ``width`` and ``stride`` (bins) are the encoder's,
@@ -87,25 +90,27 @@ class Structure(nn.Module):
         self.encoder = SpikeEncoder(width, channels) if embed_dim else None
         positions = (structure_length - width) // stride + 1
         self.f_out = nn.Linear(channels * positions, embed_dim) if embed_dim else None
+        self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1]) if embed_dim else None
         angles = preferred[:, None] * torch.arange(1, ring_position + 1)
-        self.register_buffer("position_features", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)
         gap = wrap_angle(preferred[:, None] - preferred[None, :]).abs()[..., None] / math.pi
-        self.register_buffer("distance", gap if ring_distance else gap[..., :0], persistent=False)   # [n, n, 0|1]
-        z_dim = embed_dim + 2 * ring_position
-        self.pair_mlp = mlp([2 * z_dim + self.distance.shape[-1], 32, 32, 1])
+        q = torch.cat([angles.cos(), angles.sin()], -1)
+        ring = torch.cat([q[:, None].expand(-1, n, -1), q[None].expand(n, -1, -1), gap[..., :int(ring_distance)]], -1)
+        self.register_buffer("ring_pairs", ring, persistent=False)                    # [n, n, 4 K (+ 1)]
+        self.ring_mlp = mlp([ring.shape[-1], 32, 32, 1]) if ring.shape[-1] else None
         self.residual = nn.Parameter(torch.zeros(n, n)) if residual else None
 
     def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
-        """z [n, embed_dim + 2 K] from the observed spike trains ``x_struct`` [N_obs, L]."""
-        if self.encoder is None:
-            return self.position_features
-        z = self.interp @ self.f_out(self.encoder(x_struct, stride=self.stride).flatten(1))
-        return torch.cat([z, self.position_features], -1)
+        """z [n, embed_dim] from the observed spike trains ``x_struct`` [N_obs, L]."""
+        return self.interp @ self.f_out(self.encoder(x_struct, stride=self.stride).flatten(1))
 
     def forward(self, x_struct: torch.Tensor) -> torch.Tensor:
-        z = self.embeddings(x_struct)
-        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1), self.distance], -1)
-        raw = self.pair_mlp(pairs)[..., 0]
+        raw = torch.zeros(self.n, self.n, device=self.interp.device)
+        if self.encoder is not None:
+            z = self.embeddings(x_struct)
+            raw = raw + self.pair_mlp(torch.cat([z[:, None].expand(-1, self.n, -1),
+                                                 z[None].expand(self.n, -1, -1)], -1))[..., 0]
+        if self.ring_mlp is not None:
+            raw = raw + self.ring_mlp(self.ring_pairs)[..., 0]
         if self.residual is not None:
             raw = raw + self.residual
         w = raw if self.directed else 0.5 * (raw + raw.T)

@@ -69,7 +69,7 @@ class WindowGNN(ActivityModel):
                  ring_distance: bool = False, residual: bool = False, directed: bool = False,
                  own_history: bool = True, link: str = "monotone", use_theta: bool = False,
                  structure_bins: int = 8000, batch_bins: int = 8192, chunk_bins: int = 256, steps: int = 1000,
-                 lr: float = 1e-2, lr_final: float = 0.1, residual_lr: float = 0.1, residual_l2: float = 0.0,
+                 lr: float = 1e-2, lr_final: float = 0.1, residual_lr: float = 0.3, residual_l2: float = 0.0,
                  w_l1: float = 0.0, eval_every: int = 100, patience: int = 3, predict_bins: int = 8192,
                  checkpoint: str | None = None, seed: int = 0, device="auto", progress: bool = True):
         check_bin_width(bin_width)
