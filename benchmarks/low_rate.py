@@ -18,15 +18,15 @@ import torch
 
 from circuitlib import metrics
 from circuitlib.experiments.benchmark import LOW_RATE_PARAMS
-from circuitlib.infer import CCG, Correlation, CouplingGLM, RingGNN
+from circuitlib.infer import CCG, Correlation, CouplingGLM, WindowGNN
 from circuitlib.sim import ei_network
 
 METHODS = {
     "pearson": lambda: Correlation("pearson"), "partial": lambda: Correlation("partial"),
     "pearson_lag": lambda: Correlation("pearson", bin_width=1e-3, max_lag=0.01), "ccg": lambda: CCG(),
     "glm": lambda: CouplingGLM(device="cpu"),
-    "gnn": lambda: RingGNN(message="positive", update="additive", readout="flatten", lr=3e-3, epochs=1,
-                           structure_bins=4000, directed=True, progress=False, device="cpu"),
+    "gnn": lambda: WindowGNN.with_residual(steps=400, batch_bins=4096, structure_bins=2000, directed=True,
+                                           progress=False, device="cpu"),
 }
 
 

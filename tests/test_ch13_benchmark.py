@@ -7,13 +7,13 @@ pytestmark = pytest.mark.chapter
 
 # measured at ci (one seed). Tolerances: 0.03 for the deterministic, closed-form scores (correlations,
 # CCG, least squares); 0.05 for the GLMs (20 L-BFGS iterations at ci, short of their criterion); the
-# GNNs 0.1 (a few hundred Adam steps or one epoch at ci).
+# GNNs 0.1 (a few hundred Adam steps at ci).
 AUROC = {("pearson", "ei"): 0.656, ("pearson", "ei_common"): 0.623, ("pearson_lag", "ei"): 0.687,
          ("pearson_lag", "ei_common"): 0.672, ("partial", "ei"): 0.647, ("partial", "ei_common"): 0.629,
          ("ccg", "ei"): 0.711, ("ccg", "ei_common"): 0.724, ("glm_free", "ei"): 0.767,
-         ("glm_free", "ei_common"): 0.776, ("gnn", "ei"): 0.524, ("gnn", "ei_common"): 0.508}
+         ("glm_free", "ei_common"): 0.776, ("gnn", "ei"): 0.591, ("gnn", "ei_common"): 0.576}
 DELTA = {"pearson": 1.000, "partial": 1.788, "seqnmf": 0.996, "tca": 1.000, "ccg": 3.795, "glm_shared": 0.386,
-         "glm_free": 0.999, "gnn": 0.987}
+         "glm_free": 0.999, "gnn": 0.978}
 W_R2 = {("linear_rate", "assembly_transmitters"): 0.660, ("assembly_gnn", "assembly"): 0.827,
         ("assembly_gnn", "assembly_transmitters"): 0.648}
 TOLERANCE = {"pearson": 0.03, "pearson_lag": 0.03, "partial": 0.03, "ccg": 0.03, "seqnmf": 0.03, "tca": 0.03,
@@ -37,7 +37,7 @@ def test_w_r2_on_the_assemblies_is_as_measured(glued, method, generator):
 
 
 def test_the_directed_gnn_is_scored_on_the_e_i_network(glued):
-    # directed=True: w_ij and w_ji differ, so the GNN gets AUC and AP there (near chance after one epoch at ci)
+    # directed=True: w_ij and w_ji differ, so the GNN gets AUC and AP there (0.59 / 0.21 after 100 steps at ci)
     for generator in ("ei", "ei_common"):
         assert f"ap_gnn_{generator}" in glued and 0.0 < glued[f"ap_gnn_{generator}"] < 1.0
 
@@ -67,7 +67,7 @@ def test_the_low_rate_section_scores_every_method(glued):
     # E/I at 1-5 Hz, 20 neurons, 2 minutes at ci: AUC as measured; the GLM meets its criterion in more than one
     # iteration; on a 12 s test part even the generator's own rates score below each neuron's test mean rate
     measured = {"pearson": 0.563, "pearson_lag": 0.627, "partial": 0.566, "ccg": 0.589, "glm_free": 0.650,
-                "gnn": 0.569}
+                "gnn": 0.539}
     for method, auc in measured.items():
         assert glued[f"auroc_{method}_low_rate"] == pytest.approx(auc, abs=TOLERANCE[method])
         assert glued[f"seconds_{method}_low_rate"] > 0

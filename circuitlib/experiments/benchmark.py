@@ -199,7 +199,7 @@ GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 1000, "n_frames": 100_000})},
 }
 
-_GNN_RING = {"message": "positive", "update": "additive", "readout": "flatten", "lr": 3e-3}
+_GNN_RING = {"residual": True, "batch_bins": 4096}
 _GNN_ASSEMBLY = {"lr_weights": 4e-3, "lr_functions": 1e-3, "lr_latents": 3e-2, "refine_stride": 4}
 CONFIGS: dict[str, dict[str, dict]] = {
     scale: {
@@ -214,15 +214,16 @@ CONFIGS: dict[str, dict[str, dict]] = {
         # Poisson GLMs on 1 ms bins, 10 raised-cosine bases over 20 ms, L-BFGS capped at glm_iter;
         # the free form with the estimator's own default penalty
         "glm_free": {"max_iter": glm_iter}, "glm_shared": {"max_iter": glm_iter},
-        # chapter 3's best variant: positive additive messages, flatten readout on structure_bins bins
-        "ring_gnn": {**_GNN_RING, "epochs": epochs, "structure_bins": structure_bins},
+        # the time-parallel GNN of chapter 3, continued, in its prior-free form (monotone messages, a free
+        # residual on w; structure module on structure_bins bins), early stopping on validation
+        "ring_gnn": {**_GNN_RING, "steps": gnn_steps, "structure_bins": structure_bins},
         # chapter 8's learning rates; Adam steps, then least squares on every 4th frame
         "assembly_gnn": {**_GNN_ASSEMBLY, "n_steps": steps},
         # plain least squares (a 1e-8 ridge keeps the solve well posed)
         "linear_rate": {},
     }
-    for scale, iters, glm_iter, epochs, structure_bins, steps in (
-        ("ci", 20, 20, 1, 2000, 500), ("quick", 100, 60, 1, 4000, 2000), ("paper", 500, 2000, 30, None, 20_000))
+    for scale, iters, glm_iter, gnn_steps, structure_bins, steps in (
+        ("ci", 20, 20, 100, 2000, 500), ("quick", 100, 60, 400, 2000, 2000), ("paper", 500, 2000, 3000, 8000, 20_000))
 }
 """scale -> method -> hyper-parameters (each method's one configuration; only budgets grow with scale)."""
 

@@ -255,7 +255,7 @@ for _name, _factory in {
         "glm_free": Estimator("circuitlib.infer.glm", "CouplingGLM", ("free",)),
         "seqnmf": Estimator("circuitlib.infer.seqnmf", "SeqNMF"),
         "tca": Estimator("circuitlib.infer.tca", "TCA"),
-        "ring_gnn": Estimator("circuitlib.infer.ring_gnn_training", "RingGNN", defaults=(("progress", False),)),
+        "ring_gnn": Estimator("circuitlib.infer.window_gnn_training", "WindowGNN", defaults=(("progress", False),)),
 }.items():
     register_method(_name)(_factory)
 
