@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import square_matrix
+from ..metrics import BitsPerSpike, bits_per_spike
 
 
 class NotFittedError(ValueError):
@@ -70,4 +71,28 @@ class ActivityModel(ConnectivityEstimator):
         raise NotImplementedError
 
     def score(self, data):
+        raise NotImplementedError
+
+
+class SpikePredictor(ActivityModel):
+    """An activity model of spike counts whose ``_run(data)`` gives (counts, expected counts) ``[T', N]``
+    of the bins it predicts: ``predict`` returns the expected counts, ``score`` the held-out bits per
+    spike (Yoon 2025, Eq. 19) of those bins."""
+
+    def predict(self, data) -> torch.Tensor:
+        """Expected counts ``[T', N]`` of the bins the model predicts (see the subclass)."""
+        self.check_fitted("predict")
+        return self._run(data)[1]
+
+    def score(self, data) -> BitsPerSpike:
+        """Held-out bits per spike of the predicted bins (a list of stretches: pooled)."""
+        self.check_fitted("score")
+        return self._score(data)
+
+    def _score(self, data) -> BitsPerSpike:
+        """:meth:`score` of the current state (also between evaluations of a fit)."""
+        counts, rates = self._run(data)
+        return bits_per_spike(counts, rates.clamp_min(1e-12))
+
+    def _run(self, data) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError

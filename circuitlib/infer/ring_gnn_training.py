@@ -44,17 +44,16 @@ from __future__ import annotations
 import torch
 
 from .._device import resolve_device
-from ..metrics import BitsPerSpike, bits_per_spike
 from ..train import EarlyStopping, run_steps, seeded
 from ._input import binned_angles, binned_counts, check_bin_width
-from .base import ActivityModel
+from .base import SpikePredictor
 from .ring_gnn import RingGNNNet, check_options
 
 AUTO_STRUCTURE_BINS = 20_000    # structure_bins="auto": at most this many bins (20 s at 1 ms)
 RATE_STARTS = ("mean", "decoder")
 
 
-class RingGNN(ActivityModel):
+class RingGNN(SpikePredictor):
     """Structure-learning + spike-prediction GNN (Yoon 2025) with the options of :class:`RingGNNNet`.
 
     ``n_positions`` ring positions, of which the data's columns sit at ``observed`` (default: all,
@@ -274,25 +273,9 @@ class RingGNN(ActivityModel):
         return out + self.residual_l2 * self.net.residual.pow(2).mean() if self.residual_l2 > 0 else out
 
     # -- held-out data -------------------------------------------------------------------------
-    def predict(self, data) -> torch.Tensor:
-        """Expected counts [T - l, N_obs] for bins l.. of ``data`` (the first l bins are history).
-        For a list of stretches: each run separately (stretches of <= l bins give nothing), joined."""
-        self.check_fitted("predict")
-        return self._run(data)[1]
-
-    def score(self, data) -> BitsPerSpike:
-        """Held-out bits per spike (Yoon 2025, Eq. 19) on ``data`` (or a list of stretches, pooled),
-        from bin l of each on."""
-        self.check_fitted("score")
-        return self._score(data)
-
-    def _score(self, data) -> BitsPerSpike:
-        """:meth:`score` of the current network (also between epochs of :meth:`fit`)."""
-        counts, rates = self._run(data)
-        return bits_per_spike(counts, rates.clamp_min(1e-12))
-
     def _run(self, data) -> tuple[torch.Tensor, torch.Tensor]:
-        """Counts and expected counts [T - l, N_obs] from bin l on (stretches: each, joined)."""
+        """Counts and expected counts [T - l, N_obs] from bin l on (stretches: each, joined): what
+        ``predict`` returns and ``score`` scores (the first l bins of each are history)."""
         runs = [self._data(data)] if not isinstance(data, (list, tuple)) else [
             (x, theta) for x, theta in (self._data(d, stretch=True) for d in data) if x.shape[0] > self.width]
         if not runs:

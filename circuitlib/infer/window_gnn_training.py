@@ -33,17 +33,16 @@ from __future__ import annotations
 import torch
 
 from .._device import resolve_device
-from ..metrics import BitsPerSpike, bits_per_spike
 from ..train import EarlyStopping, cosine_schedule, run_steps, seeded
 from ._input import binned_angles, binned_counts, check_bin_width
-from .base import ActivityModel
+from .base import SpikePredictor
 from .window_gnn import LINKS, MESSAGES, WindowGNNNet
 
 STRUCTURE_KEYS = ("embed_dim", "ring_position", "ring_distance", "residual", "directed")
 PREDICTOR_KEYS = ("own_history", "link")
 
 
-class WindowGNN(ActivityModel):
+class WindowGNN(SpikePredictor):
     """Time-parallel ring GNN (Yoon 2025's two modules; see :mod:`circuitlib.infer.window_gnn`).
 
     ``n_positions`` ring positions, the data's columns at ``observed`` (default: all, in order),
@@ -247,22 +246,9 @@ class WindowGNN(ActivityModel):
         return out + self.residual_l2 * residual.pow(2).mean() if self.residual_l2 > 0 else out
 
     # -- held-out data -------------------------------------------------------------------------
-    def predict(self, data) -> torch.Tensor:
-        """Expected counts [T', N_obs] of every bin after the first l of each stretch (joined)."""
-        self.check_fitted("predict")
-        return self._run(data)[1]
-
-    def score(self, data) -> BitsPerSpike:
-        """Held-out bits per spike (Yoon 2025, Eq. 19) from bin l of each stretch on, pooled."""
-        self.check_fitted("score")
-        return self._score(data)
-
-    def _score(self, data) -> BitsPerSpike:
-        counts, rates = self._run(data)
-        return bits_per_spike(counts, rates.clamp_min(1e-12))
-
     def _run(self, data) -> tuple[torch.Tensor, torch.Tensor]:
-        """Counts and expected counts [T', N_obs] of every bin after the first l of each stretch."""
+        """Counts and expected counts [T', N_obs] of every bin after the first l of each stretch (joined):
+        what ``predict`` returns and ``score`` scores."""
         x, theta, bounds = self._joined(data)
         if x.shape[1] != len(self.net.observed):
             raise ValueError(f"the model was fitted to {len(self.net.observed)} neurons, these data have {x.shape[1]}.")
