@@ -11,7 +11,8 @@ and ``WindowGNN.ring_distance_only()`` (no spike embedding). Reported: time bins
 each new row's ratio to the reference row of its form. ``--profile`` adds each run's five most
 expensive operators (torch.profiler, self CPU time). The last line printed is one JSON object.
 
-    python benchmarks/ring_gnn.py [--seconds 20] [--structure-bins 8000] [--batch-bins 8192] [--profile]
+    python benchmarks/ring_gnn.py [--seconds 20] [--structure-bins 8000] [--batch-bins 8192] [--forms positive,pair]
+                                  [--profile]
 """
 import argparse
 import json
@@ -52,6 +53,7 @@ def main():
     ap.add_argument("--batch-bins", type=int, default=8192, help="WindowGNN: bins per Adam step")
     ap.add_argument("--steps", type=int, default=30, help="WindowGNN: Adam steps timed")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--forms", default="positive,pair", help="which rows: positive (monotone messages), pair")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -76,7 +78,7 @@ def main():
             ("pair", "RingGNN (pair, carried)", lambda: old("pair")),
             ("pair", "WindowGNN.paper()", lambda: new(WindowGNN.paper))]
     references = {}
-    for form, name, run in rows:
+    for form, name, run in [r for r in rows if r[0] in args.forms.split(",")]:
         out = run()
         if form in references:
             out["speedup"] = round(out["bins_per_s"] / references[form]["bins_per_s"], 1)
