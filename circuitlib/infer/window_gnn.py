@@ -156,11 +156,11 @@ class Messages(nn.Module):
 class Predictor(nn.Module):
     """Rates of the next bin from the coupling input and the own history (see the module docstring).
 
-    ``preferred`` [N_obs] angles (rad) of the observed neurons; ``input_dim`` > 0 switches the angle encoder on.
+    ``preferred`` [N_obs] angles (rad) of the observed neurons; ``angle_encoder`` adds e(theta - theta~_i - beta).
     """
 
     def __init__(self, preferred: torch.Tensor, width: int, own_history: bool = True, link: str = "monotone",
-                 input_dim: int = 0, ramps: int = 8):
+                 angle_encoder: bool = False, ramps: int = 8):
         super().__init__()
         if link not in LINKS:
             raise ValueError(f"link must be one of {LINKS}, got {link!r}.")
@@ -170,8 +170,8 @@ class Predictor(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n))                                  # b_i
         self.log_scale = nn.Parameter(torch.zeros(n))                             # log r_i, set by the fit
         self.history = nn.Parameter(torch.zeros(width)) if own_history else None  # eta
-        self.angle = mlp([2, 32, 1]) if input_dim else None
-        self.rotation = nn.Parameter(torch.zeros(())) if input_dim else None      # beta
+        self.angle = mlp([2, 32, 1]) if angle_encoder else None
+        self.rotation = nn.Parameter(torch.zeros(())) if angle_encoder else None      # beta
         if link == "monotone":          # g(u) = sum_k softplus(alpha_k) softplus(softplus(s_k) (u - c_k)); g(0) = 1
             c = torch.linspace(-2.0, 2.0, ramps)
             self.ramp_at = nn.Parameter(c)

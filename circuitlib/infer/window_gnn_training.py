@@ -89,7 +89,7 @@ class WindowGNN(SpikePredictor):
         self.net_kw = dict(message=message, channels=channels, hidden=hidden, positions=positions, ring_size=ring_size,
                            structure=dict(embed_dim=embed_dim, ring_position=ring_position,
                                           ring_distance=ring_distance, residual=residual, directed=directed),
-                           predictor=dict(own_history=own_history, link=link, input_dim=8 if use_theta else 0))
+                           predictor=dict(own_history=own_history, link=link, angle_encoder=use_theta))
         self.use_theta, self.structure_bins, self.steps = use_theta, structure_bins, steps
         self.batch_bins, self.chunk_bins = batch_bins, chunk_bins
         self.lr, self.lr_final, self.residual_lr = lr, lr_final, residual_lr
