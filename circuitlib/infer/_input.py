@@ -16,6 +16,15 @@ def check_bin_width(bin_width: float | None, allow_none: bool = True) -> None:
         raise ValueError(f"bin_width must be a positive number of seconds{keep}, got {bin_width!r}.")
 
 
+def encoder_bins(data, bin_width: float | None, tau: float) -> tuple[int, int]:
+    """The ring GNNs' encoder width 2 tau and stride 0.2 tau, in bins of ``bin_width`` seconds (None:
+    the SpikeTrain ``data``'s own dt), each at least 1 (Yoon 2025, Sec. 3.2)."""
+    dt = bin_width if bin_width is not None else getattr(data, "dt", None)
+    if dt is None:
+        raise ValueError("bin_width=None keeps a SpikeTrain's own dt; for dense counts give bin_width.")
+    return max(1, round(2 * tau / dt)), max(1, round(0.2 * tau / dt))
+
+
 def _at_bin_width(train: SpikeTrain, bin_width: float | None) -> SpikeTrain:
     """``train`` re-binned to ``bin_width`` seconds (``None`` or its own ``dt``: unchanged)."""
     return train if bin_width is None or abs(bin_width - train.dt) < 1e-12 else train.bin(bin_width)

@@ -45,7 +45,7 @@ import torch
 
 from .._device import resolve_device
 from ..train import EarlyStopping, run_steps, seeded
-from ._input import binned_angles, binned_counts, check_bin_width
+from ._input import binned_angles, binned_counts, check_bin_width, encoder_bins
 from .base import SpikePredictor
 from .ring_gnn import RingGNNNet, check_options
 
@@ -128,12 +128,6 @@ class RingGNN(SpikePredictor):
         x = binned_counts(data, self.bin_width, self.device, torch.float32, stretch)
         return x, binned_angles(data, self.bin_width, self.device, torch.float32) if self.use_theta else None
 
-    def _bins(self, data) -> tuple[int, int]:
-        dt = self.bin_width if self.bin_width is not None else getattr(data, "dt", None)
-        if dt is None:
-            raise ValueError("bin_width=None keeps a SpikeTrain's own dt; for dense counts give bin_width.")
-        return max(1, round(2 * self.tau / dt)), max(1, round(0.2 * self.tau / dt))
-
     # -- fit -----------------------------------------------------------------------------------
     def _pieces(self, data, width: int):
         """Training pieces: counts [P, N_obs, L] and angles [P, L] (or None), and the bins left out.
@@ -174,7 +168,7 @@ class RingGNN(SpikePredictor):
         between gaps); ``validation`` (same kinds) drives early stopping. Torch's global RNG is
         seeded from ``seed`` for the fit only and left as it was."""
         first_part = data[0] if isinstance(data, (list, tuple)) and data else data
-        width, stride = self._bins(first_part)
+        width, stride = encoder_bins(first_part, self.bin_width, self.tau)
         x, xs, ths, self.unused_bins = self._pieces(data, width)
         n_obs = x.shape[1]
         observed = torch.arange(n_obs) if self.observed is None else torch.as_tensor(self.observed).long()

@@ -34,7 +34,7 @@ import torch
 
 from .._device import resolve_device
 from ..train import EarlyStopping, cosine_schedule, run_steps, seeded
-from ._input import binned_angles, binned_counts, check_bin_width
+from ._input import binned_angles, binned_counts, check_bin_width, encoder_bins
 from .base import SpikePredictor
 from .window_gnn import LINKS, MESSAGES, WindowGNNNet
 
@@ -132,13 +132,6 @@ class WindowGNN(SpikePredictor):
         return cls._named({"message": "positive", "embed_dim": 0, "ring_position": 0, "ring_distance": True}, kw)
 
     # -- data ----------------------------------------------------------------------------------
-    def _width(self, data) -> tuple[int, int]:
-        """Window l and structure stride in bins."""
-        dt = self.bin_width if self.bin_width is not None else getattr(data, "dt", None)
-        if dt is None:
-            raise ValueError("bin_width=None keeps a SpikeTrain's own dt; for dense counts give bin_width.")
-        return max(1, round(2 * self.tau / dt)), max(1, round(0.2 * self.tau / dt))
-
     def _stretches(self, data) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
         """Counts [T, N_obs] and angles [T] (or None) of one recording, or of each stretch of a list."""
         parts = [(data, False)] if not isinstance(data, (list, tuple)) else [(d, True) for d in data]
@@ -175,7 +168,7 @@ class WindowGNN(SpikePredictor):
         ``validation`` (same kinds) drives early stopping. Torch's global RNG is seeded from
         ``seed`` for the fit only."""
         first = data[0] if isinstance(data, (list, tuple)) and data else data
-        self.width, stride = self._width(first)
+        self.width, stride = encoder_bins(first, self.bin_width, self.tau)
         x, theta, bounds = self._joined(data)
         span = self.width + self.chunk_bins
         starts = [torch.arange(a + self.width, b - self.chunk_bins + 1, device=self.device)
