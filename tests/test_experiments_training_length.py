@@ -6,8 +6,8 @@ from circuitlib.experiments import training_length
 from circuitlib.experiments.scoreboard import Scoreboard, length_name
 from circuitlib.sim import ring
 
-TINY = {"GNN": dict(message="sender", update="additive", channels=2, embed_dim=2, hidden=4, epochs=1,
-                    structure_bins=200, window=20, streams=2, rate_start="decoder")}
+TINY = {"GNN": dict(message="sender", channels=2, embed_dim=2, hidden=4, steps=2, eval_every=2, batch_bins=256,
+                    chunk_bins=64, structure_bins=200)}
 RUN = dict(held_out=0.2, glms=False, device="cpu", progress=False)
 
 

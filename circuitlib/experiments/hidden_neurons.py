@@ -16,7 +16,7 @@ import torch
 from .. import metrics
 from ..data.spikes import SpikeTrain
 from ..infer.ring_gnn import interpolate_ring_matrix
-from ..infer.ring_gnn_training import RingGNN
+from ..infer.window_gnn_training import WindowGNN
 
 SCORES = {"bps": "test bits/spike", "delta": "Delta (N x N, interpolated)", "delta_observed": "Delta (observed pairs)"}
 
@@ -38,23 +38,23 @@ def shuffled_control(w_observed: torch.Tensor, observed: torch.Tensor, n: int, s
 
 
 def fit_observed_subset(train, validation, test, observed: torch.Tensor, hidden: torch.Tensor, ring_size: int,
-                        seed: int, evenly_spaced: bool = False, **gnn) -> dict:
-    """Fit :class:`~circuitlib.infer.ring_gnn_training.RingGNN` (keywords ``gnn``) to recorded
-    neurons at ring positions ``observed`` [N_o] (the neurons of ``train``, in that order) with
-    hidden nodes at ``hidden`` [N_h] on a ring of ``ring_size`` positions. The model's nodes sit
-    at their ring positions, or, with ``evenly_spaced`` (the paper's Sec. 4.4), in ring order at
-    evenly spaced angles.
+                        seed: int, evenly_spaced: bool = False, config=WindowGNN.no_prior, **gnn) -> dict:
+    """Fit the time-parallel ring GNN ``config(**gnn)`` (the
+    :class:`~circuitlib.infer.window_gnn_training.WindowGNN` constructor or one of its named
+    configurations, e.g. ``WindowGNN.with_residual``) to recorded neurons at ring positions ``observed``
+    [N_o] (the neurons of ``train``, in that order) with hidden nodes at ``hidden`` [N_h] on a ring of
+    ``ring_size`` positions. The model's nodes sit at their ring positions, or, with ``evenly_spaced``
+    (the paper's Sec. 4.4), in ring order at evenly spaced angles.
 
     Returns the fitted ``model``, the weights among recorded neurons ``w_observed`` [N_o, N_o]
-    (float64), their interpolation to the whole ring ``full`` [ring_size, ring_size], held-out
-    ``bps`` on ``test`` and the fit's ``seconds``.
-    """
+    (float64), their interpolation to the whole ring ``full`` [ring_size, ring_size], held-out ``bps``
+    on ``test`` and the fit's ``seconds``."""
     observed, hidden = torch.as_tensor(observed).long(), torch.as_tensor(hidden).long()
     nodes = torch.cat([observed, hidden]).sort().values              # ring order of the model's nodes
     where = torch.searchsorted(nodes, observed)                      # each recorded neuron's node index
     t0 = time.perf_counter()
     placement = {} if evenly_spaced else dict(positions=nodes, ring_size=ring_size)
-    model = RingGNN(n_positions=len(nodes), observed=where, seed=seed, **placement, **gnn).fit(train, validation)
+    model = config(n_positions=len(nodes), observed=where, seed=seed, **placement, **gnn).fit(train, validation)
     w_observed = model.weights[where][:, where]
     return dict(model=model, w_observed=w_observed, observed=observed, bps=model.score(test).mean,
                 full=interpolate_ring_matrix(w_observed, observed, ring_size), seconds=time.perf_counter() - t0)

@@ -16,7 +16,7 @@ import torch
 from .. import metrics
 from ..infer.base import ActivityModel
 from ..infer.glm import CouplingGLM
-from ..infer.ring_gnn_training import RingGNN
+from ..infer.window_gnn_training import WindowGNN
 from ..sim import ring
 
 KEYS = {"delta": ".3f", "bias": ".3f", "variance": ".3f", "delta_lsq": ".3f", "corr": "+.2f", "bps": ".3f"}
@@ -192,7 +192,7 @@ def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter:
     """Fit the shared-profile GLM and the free-w GLM (unless ``glms=False``; its L2 strength chosen
     on validation from ``strengths``, a grid or "auto") and each ring GNN of ``gnns`` to every data
     set of ``data`` (name -> dict of train, validation, test); score all on ``board``. ``gnns`` maps
-    a name to RingGNN keywords or to a function of the seed that returns an unfitted model (e.g.
+    a name to WindowGNN keywords or to a function of the seed that returns an unfitted model (e.g.
     ``lambda seed: WindowGNN.with_residual(seed=seed)``). GNNs are refitted once per seed. Returns
     the fitted GNNs by (name, data set), the last seed's fit."""
     fitted = {}
@@ -204,7 +204,7 @@ def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter:
                                                           device=device), **parts)
         for name, spec in gnns.items():
             for seed in seeds:
-                model = spec(seed) if callable(spec) else RingGNN(**spec, seed=seed, device=device, progress=progress)
+                model = spec(seed) if callable(spec) else WindowGNN(**spec, seed=seed, device=device, progress=progress)
                 fitted[name, dataset] = board.fit(name, dataset, model, **parts)
     return fitted
 

@@ -22,13 +22,13 @@ from .scoreboard import Scoreboard, compare_ring_methods, length_name, training_
 
 def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict], *, held_out: float,
                  store: str | os.PathLike | None = None, **methods) -> list[tuple[str, float, int]]:
-    """Fit every method to every (spike model, training length in s, seed); runs land on ``board``
-    under data set ``length_name(model, L)`` (one run per seed).
+    """Fit every method to every (spike model, training length in s, seed); runs land on ``board`` under
+    data set ``length_name(model, L)`` (one run per seed).
 
-    ``gnns``: RingGNN variants (name -> keywords); ``held_out``: seconds of validation and of test
-    data each; ``methods``: passed to ``compare_ring_methods`` (``glms``, ``glm_iter``,
-    ``strengths``, ``device``, ``progress``). Returns the cells fitted by this call (cells already
-    in ``store`` are loaded, not refitted)."""
+    ``gnns``: ring GNN variants (name -> WindowGNN keywords, or a function of the seed); ``held_out``:
+    seconds of validation and of test data each; ``methods``: passed to ``compare_ring_methods``
+    (``glms``, ``glm_iter``, ``strengths``, ``device``, ``progress``). Returns the cells fitted by this
+    call (cells already in ``store`` are loaded, not refitted)."""
     lengths = sorted(float(L) for L in lengths)
     if not models or not seeds:
         raise ValueError("give at least one spike model and one seed.")
