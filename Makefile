@@ -37,19 +37,13 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
-# Cached execution: jupyter-cache re-executes only chapters whose code cells changed. One cache per
-# scale and per library version (the scale is an environment variable and the library is imported,
-# neither of which the cache sees), so a quick build never serves paper-scale outputs or stale results.
+# Cached execution: jupyter-cache re-executes only chapters whose code cells changed, with one cache per
+# scale and per library version (tools/book_config.py writes the config that says where).
 BOOK_SCALE := $(or $(CIRCUITLIB_SCALE),quick)
-LIB_HASH = $(shell find circuitlib -name '*.py' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)
 BOOK_CONFIG = _build/_config.$(BOOK_SCALE).yml
 
 book: $(STAMP)
-	mkdir -p _build
-	sed 's|^  cache: _build/.jupyter_cache/default$$|  cache: $(CURDIR)/_build/.jupyter_cache/$(BOOK_SCALE)-$(LIB_HASH)|' \
-	  _config.yml > $(BOOK_CONFIG)
-	grep -q '_build/.jupyter_cache/$(BOOK_SCALE)-' $(BOOK_CONFIG)
-	@echo "book: SCALE=$(BOOK_SCALE), execution cache _build/.jupyter_cache/$(BOOK_SCALE)-$(LIB_HASH)"
+	$(PY) tools/book_config.py --scale $(BOOK_SCALE) --out $(BOOK_CONFIG)
 	@echo "book: each chapter logs 'Executed notebook in N seconds' or 'Using cached notebook' as it goes"
 	CIRCUITLIB_SCALE=$(BOOK_SCALE) $(JB) build . --all --config $(BOOK_CONFIG)
 

@@ -1,5 +1,7 @@
 """The regression runs' comparison logic (tools/regression.py) on small fake glue sets."""
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -119,3 +121,31 @@ def test_report_names_failures_last(tmp_path, monkeypatch):
     assert md.rstrip().splitlines()[-1].startswith("- 01_x: n_bumps missing")
     assert "| 01_x | delta | 0.3 | 0.9 | 0.061 | regressed |" in md
     assert json.loads((tmp_path / "quick.json").read_text())["failures"] == result["failures"]
+
+
+@pytest.mark.chapter
+def test_a_real_run_of_chapter_01_at_ci_is_checked_against_a_reference_made_from_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(regression, "OUT", tmp_path)
+    tools = str(Path(regression.__file__).parent)                 # the Dask workers import regression too
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tools, os.environ.get("PYTHONPATH")])))
+    records = regression.run(["01_ring_attractors"], "ci", "cpu", workers=1, resume=False)
+    record = records["01_ring_attractors"]
+    assert record["status"] == "ok", record["error"]
+    assert json.loads((tmp_path / "ci" / "01_ring_attractors.json").read_text())["glue"] == record["glue"]
+    refs = regression.updated_references({"scale": "ci", "measured": {}, "values": {}}, records)["values"]
+    result = regression.compare(refs, records, {})
+    assert result["failures"] == [] and {r["verdict"] for r in result["rows"]} == {"ok"}
+    assert len(result["rows"]) == len(record["glue"]) >= 5
+
+    # the same run against a reference moved by twice its tolerance (to the better side): a regression, by name
+    key, ref = next((k, r) for k, r in sorted(refs["01_ring_attractors"].items())
+                    if r["worse"] != "never" and isinstance(r["value"], float))
+    moved = 2 * regression.allowance(ref["value"], ref["tol"]) + 1e-9
+    better = ref["value"] - moved if ref["worse"] == "rise" else ref["value"] + moved
+    stricter = {"01_ring_attractors": {**refs["01_ring_attractors"], key: {**ref, "value": better}}}
+    failures = regression.compare(stricter, records, {})["failures"]
+    assert len(failures) == 1 and failures[0].startswith(f"01_ring_attractors: {key} regressed")
+
+    # --resume keeps the finished chapter: nothing runs again
+    monkeypatch.setattr(regression, "execute_chapter", None)
+    assert regression.run(["01_ring_attractors"], "ci", "cpu", workers=1, resume=True) == records
