@@ -1,15 +1,16 @@
-"""Training speed of the time-parallel ring GNN against the chapters' carried-GRU form, in one run.
+"""Training speed of the time-parallel ring GNN against the carried-GRU form the chapters used to fit, in one run.
 
 Both fit the same threshold-model recording of 100 neurons at 1 ms bins, with the same structure
-module (the paper's flattened readout over ``--structure-bins`` bins). The reference is
-``RingGNN`` as chapters 3-7 and 13 run it (``positive`` messages, ``additive`` update, own-history
-GRU carried, ``--window`` 50 bins x ``--streams`` 4 per Adam step, ``structure_every=4``), timed
-over one epoch; the new path is ``WindowGNN`` (``--batch-bins`` bins per Adam step), timed over
-``--steps`` steps. Each is warmed up first. Rows: the monotone-message form of both, the paper's
-pair messages of both (``RingGNN`` message="pair", update="carried" against ``WindowGNN.paper()``),
-and ``WindowGNN.ring_distance_only()`` (no spike embedding). Reported: time bins per second and
-each new row's ratio to the reference row of its form. ``--profile`` adds each run's five most
-expensive operators (torch.profiler, self CPU time). The last line printed is one JSON object.
+module (the paper's flattened readout over ``--structure-bins`` bins). The reference is ``RingGNN``
+as chapters 3-7 and 13 ran it before they moved to ``WindowGNN`` (``positive`` messages,
+``additive`` update, own-history GRU carried, ``--window`` 50 bins x ``--streams`` 4 per Adam step,
+``structure_every=4``), timed over one epoch; the new path is ``WindowGNN`` (``--batch-bins`` bins
+per Adam step), timed over ``--steps`` steps. Each is warmed up first. Rows: the monotone-message
+form of both, the paper's pair messages of both (``RingGNN`` message="pair", update="carried"
+against ``WindowGNN.paper()``), and ``WindowGNN.ring_distance_only()`` (no spike embedding).
+Reported: time bins per second and each new row's ratio to the reference row of its form.
+``--profile`` adds each run's five most expensive operators (torch.profiler, self CPU time). The
+last line printed is one JSON object.
 
     python benchmarks/ring_gnn.py [--seconds 20] [--structure-bins 8000] [--batch-bins 8192] [--forms positive,pair]
                                   [--profile]
@@ -72,7 +73,7 @@ def main():
         make(steps=3, **kw).fit(data)                                             # warm-up
         return timed(lambda: make(steps=args.steps, **kw).fit(data), args.steps * args.batch_bins, args.profile)
 
-    rows = [("positive", "RingGNN (chapters' form)", lambda: old("positive")),
+    rows = [("positive", "RingGNN (chapters' former form)", lambda: old("positive")),
             ("positive", "WindowGNN.no_prior()", lambda: new(WindowGNN.no_prior)),
             ("positive", "WindowGNN.ring_distance_only()", lambda: new(WindowGNN.ring_distance_only)),
             ("pair", "RingGNN (pair, carried)", lambda: old("pair")),

@@ -77,11 +77,6 @@ def test_positive_messages_make_the_rate_monotone_in_each_coupling():
     assert torch.all(net(more, -w)[0][..., 0] > net(x, -w)[0][..., 0])
 
 
-def test_identity_embeddings_extend_z():
-    net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, readout="mean", identity_dim=4)
-    assert net.embeddings(torch.poisson(torch.full((6, 20), 1.0))).shape == (6, 16 + 4)
-
-
 def test_connectivity_is_symmetric_without_self_coupling():
     net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, readout="mean")
     w = net.connectivity(torch.poisson(torch.full((6, 20), 1.0)))
@@ -150,6 +145,11 @@ def test_bad_input_is_refused():
         RingGNN(observed=[0, 1], progress=False).fit(torch.poisson(torch.full((500, 5), 0.3)))
     with pytest.raises(ValueError, match="message"):
         RingGNN(message="receiver", progress=False)            # refused at construction, before any data
+    for bad in (dict(embed_dim=0), dict(embed_dim=-1)):                 # z needs the spike-train embedding
+        with pytest.raises(ValueError, match="embed_dim"):
+            RingGNN(**bad)
+    with pytest.raises(ValueError, match="embed_dim"):
+        RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, embed_dim=0)
     with pytest.raises(NotFittedError, match=r"call \.fit"):
         model.predict(torch.zeros(10, 5))
 
@@ -189,42 +189,6 @@ def test_stretches_are_predicted_without_history_across_gaps():
         RingGNN(epochs=1, piece_bins=5000, progress=False).fit(parts)
 
 
-def test_residual_starts_at_zero_and_adds_its_symmetric_off_diagonal_part():
-    x = torch.poisson(torch.full((6, 20), 1.0))
-    torch.manual_seed(0)
-    plain = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20)
-    torch.manual_seed(0)
-    net = RingGNNNet(6, torch.arange(6), width=3, stride=1, structure_length=20, w_residual=True)
-    assert torch.equal(net.connectivity(x), plain.connectivity(x))        # R = 0 at the start
-    planted = torch.randn(6, 6)
-    with torch.no_grad():
-        net.residual.copy_(planted)
-    added = net.connectivity(x) - plain.connectivity(x)
-    assert torch.allclose(added, 0.5 * (planted + planted.T) * (1 - torch.eye(6)), atol=1e-6)
-    net.connectivity(x).pow(2).sum().backward()
-    assert net.residual.grad.abs().sum() > 0
-
-
-def test_identical_spike_trains_collapse_w_unless_the_ring_prior_tells_positions_apart():
-    x = torch.poisson(torch.full((1, 40), 1.0)).expand(12, -1)           # every neuron fires the same train
-    def w(**kw):
-        torch.manual_seed(0)
-        return RingGNNNet(12, torch.arange(12), width=4, stride=2, structure_length=40, **kw).connectivity(x).detach()
-    off = ~torch.eye(12, dtype=torch.bool)
-    assert w()[off].std() < 1e-6                                           # one value for every pair: the collapse
-    assert w(ring_prior=2)[off].std() > 1e-3                               # positions tell the copies apart
-    by_distance = w(ring_distance=True)                                    # a function of ring distance only
-    assert by_distance[off].std() > 1e-4
-    assert torch.allclose(by_distance, torch.roll(by_distance, (3, 3), (0, 1)), atol=1e-6)
-    with pytest.raises(ValueError, match="harmonics"):
-        RingGNNNet(12, torch.arange(12), width=4, stride=2, structure_length=40, ring_prior=-1)
-
-
-def test_residual_penalty_needs_the_residual():
-    with pytest.raises(ValueError, match="w_residual"):
-        RingGNN(residual_l2=1e-3)
-
-
 def low_rate_spikes(duration=60.0, seed=0):
     """6 E/I neurons at 1-5 Hz, 1 ms bins; one strong directed synapse 0 -> 1 and nothing back."""
     from circuitlib.sim import ei_network
@@ -258,28 +222,6 @@ def test_structure_excerpt_is_bounded_and_stated(monkeypatch):
         RingGNN(structure_bins="all")
 
 
-def test_directed_w_is_asymmetric_and_the_default_symmetric():
-    train = low_rate_spikes(duration=20.0)
-    kw = dict(epochs=1, window=50, streams=2, channels=4, progress=False, device="cpu")
-    directed = RingGNN(directed=True, **kw).fit(train).weights
-    symmetric = RingGNN(**kw).fit(train).weights
-    assert torch.equal(symmetric, symmetric.T)
-    assert (directed - directed.T).abs().max() > 0.05 * directed.abs().max()
-    assert torch.all(directed.diagonal() == 0)
-
-
-def test_the_papers_rate_start_keeps_no_offset():
-    train = low_rate_spikes(duration=10.0)
-    kw = dict(epochs=1, window=50, streams=2, channels=4, progress=False, device="cpu")
-    paper = RingGNN(rate_start="decoder", **kw).fit(train)
-    assert torch.equal(paper.net.log_rate_offset.detach(), torch.zeros(6))       # not started, not trained
-    assert not paper.net.log_rate_offset.requires_grad
-    mean = RingGNN(**kw).fit(train)
-    assert mean.rate_start == "mean" and mean.score(train).mean > paper.score(train).mean
-    with pytest.raises(ValueError, match="rate_start"):
-        RingGNN(rate_start="zero")
-
-
 def test_structure_every_proposes_w_once_per_group_of_windows(monkeypatch):
     train = low_rate_spikes(duration=10.0)
     calls = []
@@ -299,15 +241,3 @@ def test_structure_every_proposes_w_once_per_group_of_windows(monkeypatch):
     assert torch.isfinite(before.weights).all()
     with pytest.raises(ValueError, match="structure_every"):
         RingGNN(structure_every=0)
-
-
-def test_ring_distance_alone_gives_one_shared_profile():
-    torch.manual_seed(0)
-    net = RingGNNNet(12, torch.arange(12), width=4, stride=2, structure_length=40, embed_dim=0, ring_distance=True)
-    w = net.connectivity(torch.poisson(torch.full((12, 40), 0.5)))
-    rolled = torch.stack([torch.roll(w[0], k) for k in range(12)])
-    assert torch.allclose(w, rolled, atol=1e-6) and torch.allclose(w, w.T)   # w_ij depends on the ring distance only
-    assert w[0, 1:].std() > 1e-4                                        # but not constant
-    for bad in (dict(embed_dim=0), dict(embed_dim=-1)):
-        with pytest.raises(ValueError, match="embed_dim"):
-            RingGNN(**bad)

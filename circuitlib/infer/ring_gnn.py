@@ -1,11 +1,15 @@
-r"""The ring GNN of Yoon (2025, Sec. 3.2 and App. B): a structure module proposes the connectivity
-w, a message-passing spike predictor must explain the next time bin with it.
+r"""The ring GNN of Yoon (2025, Sec. 3.2 and App. B) in the paper's carried-GRU form: a structure
+module proposes the connectivity w, a message-passing spike predictor must explain the next time
+bin with it, running sequentially in time (a GRU state carried from bin to bin).
+
+This form is kept for the paper's text and as the baseline of ``benchmarks/ring_gnn.py``; the
+chapters use the time-parallel :class:`circuitlib.infer.WindowGNN`, whose structure module also
+carries the residual, ring-prior and directed options.
 
 Structure learning (Eqs. 1-2), from each neuron's whole spike train x_i [L]::
 
     z_i  = f_out(vec(BN(ReLU(Conv1D(x_i)))))        32 kernels of width l = 2 tau / dt, stride 0.2 tau / dt
-    w_ij = MLP([z_i, z_j])                          symmetrised (unless ``directed=True``), zero diagonal,
-                                                    not forced to be circulant
+    w_ij = MLP([z_i, z_j])                          symmetrised, zero diagonal, not forced to be circulant
 
 Spike prediction (Eqs. 4-8), for every bin t::
 
@@ -18,9 +22,7 @@ Spike prediction (Eqs. 4-8), for every bin t::
     log lambda_i^{t+1} = f_dec(s_i^t) + c_i,   x_i^{t+1} ~ Poisson(lambda_i^{t+1})
 
 with a per-neuron offset c_i (ours; :class:`RingGNN` starts it at each neuron's mean log count per
-bin, so low-rate data do not start at ~1 spike per bin). ``directed=True`` (ours) keeps
-MLP([z_i, z_j]) as it is, so w_ij != w_ji can tell the direction of a synapse in data that are not
-a ring.
+bin, so low-rate data do not start at ~1 spike per bin).
 
 Options that are ours, for the identifiability study: ``message="sender"`` (phi(h_j): the coupling's
 shape can no longer depend on the receiver) and ``"positive"`` (m_j^t = sum_k softplus(kappa)_ck x_j^{t-k}:
@@ -29,16 +31,6 @@ so every message grows with the sender's spikes and the coupling's sign must liv
 ``update="additive"`` moves the coupling out of the GRU: the GRU reads only the neuron's own
 history, and log lambda_i = f_dec(s_i) + mean_k a_ik / n, so the rate is monotone in every w_ij when
 messages are non-negative (with ``"positive"``, w < 0 can only mean inhibition, as in a GLM).
-``identity_dim`` > 0 appends a free, learned identity vector to each z_i: neurons whose spike
-trains are alike (with four bumps, neurons a quarter-ring apart) can then still get different
-weights, as in a GLM's free w.
-Two ways out of the structure module's collapse of neurons a quarter-ring apart (off by default):
-``w_residual`` adds a free symmetric matrix R to MLP([z_i, z_j]) before the zero diagonal (prior-free);
-``ring_prior`` K appends fixed ring features cos/sin(2 pi k p_i / N), k = 1..K, to each z_i and
-``ring_distance`` gives the pair MLP the ring distance of i and j in [0, 1] (a labelled ring prior:
-the paper's Discussion names such a geometric feature; compare with the shared-profile GLM).
-``embed_dim=0`` drops the spike-train embedding from z: with ``ring_distance`` alone, w_ij = sym g(d_ij)
-is one profile shared around the ring, the GNN's counterpart of the shared-profile GLM.
 ``own_history=False`` hides a neuron's own spike history from its update (the GRU sees only
 a_i^t, from a zero state), so that, as in the paper's GLM, only the coupling can predict a spike.
 
@@ -59,7 +51,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
-from ..ring_geometry import wrap_angle
 from ._mlp import mlp
 
 MESSAGES = ("pair", "sender", "positive")
@@ -68,14 +59,12 @@ PATHS = ("dense", "edges")
 READOUTS = ("flatten", "mean")
 
 
-def check_options(message: str, update: str, readout: str, path: str, ring_prior: int) -> None:
+def check_options(message: str, update: str, readout: str, path: str) -> None:
     """Raise ``ValueError`` naming the allowed values unless the architecture options are valid."""
     for name, value, allowed in (("message", message, MESSAGES), ("update", update, UPDATES),
                                  ("readout", readout, READOUTS), ("path", path, PATHS)):
         if value not in allowed:
             raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
-    if ring_prior < 0:
-        raise ValueError(f"ring_prior is a number of harmonics >= 0, got {ring_prior}.")
 
 
 def ring_interpolation(n: int, observed: torch.Tensor, positions: torch.Tensor | None = None,
@@ -208,54 +197,43 @@ class _EdgeMessages(MessagePassing):
 
 
 class RingGNNNet(nn.Module):
-    """Both modules for a ring of ``n`` positions of which ``observed`` [N_obs] have spikes.
+    """Both modules, carried-GRU form, for a ring of ``n`` positions of which ``observed`` [N_obs] have spikes.
 
     ``width`` l and ``stride`` are in bins; ``structure_length`` is the number of bins the
     structure module reads (fixes f_out's size when ``readout="flatten"``, the paper's vec;
-    ``"mean"`` averages over time instead). ``input_dim`` > 0 switches the angle encoder on.
+    ``"mean"`` averages over time instead). ``embed_dim`` >= 1 is the size of z.
+    ``input_dim`` > 0 switches the angle encoder on.
     Nodes sit at ring ``positions`` [n] of a ring of ``ring_size`` (default: evenly spaced, node k
     at k of n); they set the preferred angles 2 pi position / ring_size and the interpolation.
-    ``directed=True``: w is not symmetrised. ``log_rate_offset`` [n] is the per-neuron c_i.
+    ``log_rate_offset`` [n] is the per-neuron c_i.
     """
 
     def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
                  channels: int = 32, embed_dim: int = 16, hidden: int = 32, input_dim: int = 0,
                  message: str = "pair", update: str = "carried", readout: str = "flatten",
-                 path: str = "dense", own_history: bool = True, identity_dim: int = 0,
-                 positions: torch.Tensor | None = None, ring_size: int | None = None,
-                 w_residual: bool = False, ring_prior: int = 0, ring_distance: bool = False,
-                 directed: bool = False):
+                 path: str = "dense", own_history: bool = True,
+                 positions: torch.Tensor | None = None, ring_size: int | None = None):
         super().__init__()
-        check_options(message, update, readout, path, ring_prior)
-        if embed_dim == 0 and not (ring_prior or ring_distance or identity_dim):
-            raise ValueError("embed_dim=0 leaves w nothing to depend on: give ring_prior, ring_distance or "
-                             "identity_dim, or embed_dim >= 1.")
+        check_options(message, update, readout, path)
+        if embed_dim < 1:
+            raise ValueError(f"embed_dim must be >= 1, got {embed_dim}.")
         if width < 1 or stride < 1 or structure_length < width:
             raise ValueError(f"need width >= 1, stride >= 1 and structure_length >= width bins; got "
                              f"{width}, {stride}, {structure_length}.")
         self.n, self.width, self.stride = n, width, stride
         self.message, self.update, self.readout, self.path = message, update, readout, path
-        self.own_history, self.directed = own_history, directed
+        self.own_history = own_history
         self.register_buffer("interp", ring_interpolation(n, observed, positions, ring_size))
         self.register_buffer("observed", torch.as_tensor(observed).long())
         self.all_observed = bool(torch.equal(self.observed, torch.arange(n)))     # interp is the identity
         at = torch.arange(n) if positions is None else torch.as_tensor(positions)
         self.register_buffer("preferred", 2 * math.pi * at.long() / (ring_size or n))     # theta~_i
-        k = torch.arange(1, ring_prior + 1)
-        angles = self.preferred[:, None] * k                                        # [n, K]
-        self.register_buffer("ring_features", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)
-        diff = self.preferred[:, None] - self.preferred[None, :]
-        self.register_buffer("ring_gap", wrap_angle(diff).abs()[..., None] / math.pi
-                             if ring_distance else torch.zeros(n, n, 0), persistent=False)  # [n, n, 1] in [0, 1]
         self.register_buffer("edge_index", (~torch.eye(n, dtype=torch.bool)).nonzero().T.flip(0).contiguous())
         self.encoder = SpikeEncoder(width, channels)
         n_positions = (structure_length - width) // stride + 1
         features = channels * (n_positions if readout == "flatten" else 1)
-        self.f_out = nn.Linear(features, embed_dim) if embed_dim else None
-        self.identity = nn.Parameter(0.1 * torch.randn(n, identity_dim)) if identity_dim > 0 else None
-        z_dim = embed_dim + identity_dim + 2 * ring_prior
-        self.pair_mlp = mlp([2 * z_dim + (1 if ring_distance else 0), 32, 32, 1])
-        self.residual = nn.Parameter(torch.zeros(n, n)) if w_residual else None      # R, before symmetrising
+        self.f_out = nn.Linear(features, embed_dim)
+        self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1])
         self.input_encoder = mlp([2, hidden, input_dim]) if input_dim > 0 else None
         self.rotation = nn.Parameter(torch.zeros(())) if input_dim > 0 else None       # b of Eq. 17
         self.kappa = nn.Parameter(torch.randn(hidden, 1, width) - 2.0) if message == "positive" else None
@@ -276,32 +254,19 @@ class RingGNNNet(nn.Module):
 
     # -- structure learning ------------------------------------------------------------------
     def embeddings(self, x_struct: torch.Tensor, copy_params: bool = False) -> torch.Tensor:
-        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L]
-        -> [n, embed (+ identity) (+ 2 ring_prior)]. ``copy_params``: see :class:`SpikeEncoder`.
-        With ``embed_dim=0`` the spike trains do not enter z (the encoder still reads them, without
-        gradient, for its running statistics)."""
-        if self.f_out is None:
-            with torch.no_grad():
-                self.encoder(x_struct, stride=self.stride)
-            z = x_struct.new_zeros(self.n, 0)
-        else:
-            feats = self.encoder(x_struct, stride=self.stride, copy_params=copy_params)   # [N_obs, C, L']
-            z = self.f_out(feats.flatten(1) if self.readout == "flatten" else feats.mean(-1))
-            z = z if self.all_observed else self.interp @ z
-        extra = [t for t in (self.identity, self.ring_features) if t is not None and t.shape[-1]]
-        return torch.cat([z, *extra], -1) if extra else z
+        """z for all n positions from the observed spike trains ``x_struct`` [N_obs, L] -> [n, embed_dim].
+        ``copy_params``: see :class:`SpikeEncoder`."""
+        feats = self.encoder(x_struct, stride=self.stride, copy_params=copy_params)   # [N_obs, C, L']
+        z = self.f_out(feats.flatten(1) if self.readout == "flatten" else feats.mean(-1))
+        return z if self.all_observed else self.interp @ z
 
     def connectivity(self, x_struct: torch.Tensor, copy_params: bool = False) -> torch.Tensor:
-        """w [n, n]: MLP([z_i, z_j] (, ring distance)) (+ R with ``w_residual``), symmetrised unless
-        ``directed``, zero diagonal (Eq. 2). ``copy_params=True``: the graph of w survives in-place
-        steps of the shared encoder (training with ``structure_every`` > 1)."""
+        """w [n, n]: MLP([z_i, z_j]), symmetrised, zero diagonal (Eq. 2). ``copy_params=True``: the
+        graph of w survives in-place steps of the shared encoder (training with ``structure_every`` > 1)."""
         z = self.embeddings(x_struct, copy_params)
-        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1), self.ring_gap], -1)
+        pairs = torch.cat([z[:, None].expand(-1, self.n, -1), z[None].expand(self.n, -1, -1)], -1)
         raw = self.pair_mlp(pairs)[..., 0]
-        if self.residual is not None:
-            raw = raw + self.residual
-        w = raw if self.directed else 0.5 * (raw + raw.T)
-        return w * (1 - torch.eye(self.n, device=raw.device))
+        return 0.5 * (raw + raw.T) * (1 - torch.eye(self.n, device=raw.device))
 
     # -- spike prediction --------------------------------------------------------------------
     def observed_nll(self, log_rate: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

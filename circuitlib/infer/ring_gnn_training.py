@@ -1,8 +1,11 @@
-r"""Fitting the ring GNN to spikes: ``RingGNN(**hp).fit(train, validation)`` -> ``.weights [n, n]``.
+r"""Fitting the carried-GRU ring GNN to spikes: ``RingGNN(**hp).fit(train, validation)`` -> ``.weights [n, n]``.
+
+The paper's form, sequential in time, kept for the paper's text and as the baseline of
+``benchmarks/ring_gnn.py``; the chapters fit the time-parallel :class:`circuitlib.infer.WindowGNN`
+(whose structure module also carries the residual, ring-prior and directed options).
 
 Loss: the Poisson negative log-likelihood of the next bin, sum_t (lambda - x log lambda), averaged
-over bins and observed neurons, plus an optional L1 penalty on w and, with ``w_residual``, an
-optional L2 penalty on its free residual R. Adam with an exponential decay of
+over bins and observed neurons, plus an optional L1 penalty on w. Adam with an exponential decay of
 the rate per epoch. Choices the paper leaves open, all keyword arguments:
 
 * the training recording is cut into ``streams`` contiguous pieces that run side by side (a batch),
@@ -17,12 +20,9 @@ the rate per epoch. Choices the paper leaves open, all keyword arguments:
   those time positions); with ``"mean"`` (time-averaged features) it is a random excerpt per step,
   and w for scoring and for ``.weights`` comes from the whole recording. The bins the final w is
   read from are the fitted ``structure_excerpt`` (start, stop);
-* ``rate_start="mean"`` (default): the per-neuron offset of the log rate starts at each neuron's
-  mean log count per bin in the training recording (floored at 0.1 spike per recording), the
-  decoder's own bias at 0, so training starts near the homogeneous model instead of at ~1 spike
-  per bin; ``"decoder"``: the paper's start, no offset (it stays 0 and is not trained) and the
-  decoder's bias at PyTorch's default initialisation (chapters 3-7 use it: their pinned results
-  were measured with it);
+* the per-neuron offset of the log rate starts at each neuron's mean log count per bin in the
+  training recording (floored at 0.1 spike per recording), the decoder's own bias at 0, so
+  training starts near the homogeneous model instead of at ~1 spike per bin;
 * a recording with gaps (tracking lost, real data) is passed as a list of SpikeTrains, one per
   stretch without gaps. Each is cut into pieces of ``piece_bins`` bins (the last piece of a
   stretch ends at its end and overlaps the one before; stretches shorter than a piece are left
@@ -50,25 +50,20 @@ from .base import SpikePredictor
 from .ring_gnn import RingGNNNet, check_options
 
 AUTO_STRUCTURE_BINS = 20_000    # structure_bins="auto": at most this many bins (20 s at 1 ms)
-RATE_STARTS = ("mean", "decoder")
 
 
 class RingGNN(SpikePredictor):
-    """Structure-learning + spike-prediction GNN (Yoon 2025) with the options of :class:`RingGNNNet`.
+    """Structure-learning + spike-prediction GNN (Yoon 2025), the paper's carried-GRU form, with the
+    options of :class:`RingGNNNet`; the chapters use :class:`circuitlib.infer.WindowGNN`.
 
     ``n_positions`` ring positions, of which the data's columns sit at ``observed`` (default: all,
     in order); the others are hidden neurons. ``bin_width`` seconds per bin (None: the SpikeTrain's
     own dt); ``tau`` the synaptic time constant that sets the encoder width 2 tau and stride 0.2 tau.
     ``use_theta`` adds the angle encoder (the data must carry theta). ``positions`` [n_positions]
     and ``ring_size`` place the nodes on a larger ring (see :class:`RingGNNNet`; default evenly spaced).
-    ``w_residual`` adds a free symmetric matrix R to w (zero at the start, Adam rate ``residual_lr``
-    since w's entries are O(10), penalty ``residual_l2`` x mean R^2); ``ring_prior`` K and
-    ``ring_distance`` are the labelled ring prior of :class:`RingGNNNet`. ``predict_window``: bins
-    per forward pass when predicting (the GRU state is carried exactly between passes). ``structure_bins``:
-    "auto", a number of bins or None; ``structure_every``: windows per structure step (see the
-    module docstring). ``directed=True``: w is not
-    symmetrised (for data that are not a ring, to tell w_ij from w_ji). ``rate_start``: "mean" | "decoder"
-    (see the module docstring).
+    ``predict_window``: bins per forward pass when predicting (the GRU state is carried exactly
+    between passes). ``structure_bins``: "auto", a number of bins or None; ``structure_every``:
+    windows per structure step (see the module docstring).
 
     After :meth:`fit`: ``weights`` [n_positions, n_positions], ``net`` (the trained
     :class:`RingGNNNet`), ``training_log`` (one dict per epoch: ``epoch``, ``train_nll`` and, with
@@ -79,43 +74,31 @@ class RingGNN(SpikePredictor):
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
                  observed=None, message: str = "pair", update: str = "carried", readout: str = "flatten",
                  path: str = "dense", own_history: bool = True, channels: int = 32, embed_dim: int = 16,
-                 hidden: int = 32, identity_dim: int = 0, w_residual: bool = False, residual_l2: float = 0.0,
-                 residual_lr: float = 0.1, ring_prior: int = 0, ring_distance: bool = False, positions=None,
-                 ring_size: int | None = None, piece_bins: int | None = None,
+                 hidden: int = 32, positions=None, ring_size: int | None = None, piece_bins: int | None = None,
                  use_theta: bool = False, input_dim: int = 8, lr: float = 5e-4, decay: float = 0.9,
                  epochs: int = 10, window: int = 50, streams: int = 4, w_l1: float = 0.0, predict_window: int = 1000,
-                 structure_bins: int | str | None = "auto", structure_every: int = 1, directed: bool = False,
-                 rate_start: str = "mean", patience: int = 3, checkpoint: str | None = None, seed: int = 0,
+                 structure_bins: int | str | None = "auto", structure_every: int = 1,
+                 patience: int = 3, checkpoint: str | None = None, seed: int = 0,
                  device="auto", progress: bool = True):
         if min(epochs, window, streams, predict_window, structure_every) < 1 or lr <= 0 or not 0 < decay <= 1:
             raise ValueError("need epochs, window, streams, predict_window, structure_every >= 1, lr > 0 and "
                              "0 < decay <= 1.")
-        if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not w_residual):
-            raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, "
-                             "so it needs w_residual=True.")
-        if not tau > 0 or min(channels, hidden, patience) < 1 or min(embed_dim, identity_dim) < 0 or residual_lr <= 0:
-            raise ValueError(f"need tau > 0 s, channels, hidden, patience >= 1, embed_dim, identity_dim >= 0 and "
-                             f"residual_lr > 0; got {tau}, {channels}, {embed_dim}, {hidden}, {patience}, "
-                             f"{identity_dim}, {residual_lr}.")
-        if embed_dim == 0 and not (ring_prior or ring_distance or identity_dim):
-            raise ValueError("embed_dim=0 leaves w nothing to depend on: give ring_prior, ring_distance or "
-                             "identity_dim, or embed_dim >= 1.")
+        if w_l1 < 0:
+            raise ValueError(f"need w_l1 >= 0, got {w_l1}.")
+        if not tau > 0 or min(channels, embed_dim, hidden, patience) < 1:
+            raise ValueError(f"need tau > 0 s and channels, embed_dim, hidden, patience >= 1; got {tau}, "
+                             f"{channels}, {embed_dim}, {hidden}, {patience}.")
         if structure_bins not in ("auto", None) and (isinstance(structure_bins, str) or structure_bins < 1):
             raise ValueError(f"structure_bins is 'auto', a number of bins >= 1 or None, got {structure_bins!r}.")
-        if rate_start not in RATE_STARTS:
-            raise ValueError(f"rate_start must be one of {RATE_STARTS}, got {rate_start!r}.")
-        self.rate_start = rate_start
         if piece_bins is not None and piece_bins < 1:
             raise ValueError(f"piece_bins is a number of bins >= 1 (or None), got {piece_bins}.")
         check_bin_width(bin_width)
-        check_options(message, update, readout, path, ring_prior)
+        check_options(message, update, readout, path)
         self.structure_bins, self.structure_every = structure_bins, structure_every
         self.hp = dict(channels=channels, embed_dim=embed_dim, hidden=hidden, message=message,
-                       identity_dim=identity_dim, update=update, readout=readout, path=path, own_history=own_history,
-                       input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size,
-                       w_residual=w_residual, ring_prior=ring_prior, ring_distance=ring_distance, directed=directed)
-        self.residual_l2, self.residual_lr, self.predict_window = residual_l2, residual_lr, predict_window
-        self.piece_bins = piece_bins
+                       update=update, readout=readout, path=path, own_history=own_history,
+                       input_dim=input_dim if use_theta else 0, positions=positions, ring_size=ring_size)
+        self.predict_window, self.piece_bins = predict_window, piece_bins
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
         self.use_theta, self.lr, self.decay, self.epochs = use_theta, lr, decay, epochs
         self.window, self.streams, self.w_l1, self.patience = window, streams, w_l1, patience
@@ -192,20 +175,14 @@ class RingGNN(SpikePredictor):
         fixed = self.hp["readout"] == "flatten"              # f_out is tied to one excerpt: the first
         self._x_struct = x_struct = x.T[:, :excerpt].contiguous() if fixed else x.T.contiguous()
         self.structure_excerpt = (0, x_struct.shape[1])
-        if self.rate_start == "mean":                        # start at each neuron's mean log rate
-            with torch.no_grad():
-                mean = x.mean(0).clamp_min(0.1 / x.shape[0])
-                self.net.log_rate_offset.copy_((self.net.interp.to(mean) @ mean).log())
-                self.net.decoder.bias.zero_()
-        else:                                                # the paper's start: no offset at all
-            self.net.log_rate_offset.requires_grad_(False)
+        with torch.no_grad():                                # start at each neuron's mean log rate
+            mean = x.mean(0).clamp_min(0.1 / x.shape[0])
+            self.net.log_rate_offset.copy_((self.net.interp.to(mean) @ mean).log())
+            self.net.decoder.bias.zero_()
         starts = list(range(width, xs.shape[-1], self.window))   # first target bin of each window
         n_batches = -(-xs.shape[0] // self.streams)
         order = torch.arange(xs.shape[0])
-        residual = [] if self.net.residual is None else [self.net.residual]
-        rest = [p for p in self.net.parameters() if not any(p is r for r in residual)]
-        groups = [{"params": rest}] + ([{"params": residual, "lr": self.residual_lr}] if residual else [])
-        opt = torch.optim.Adam(groups, lr=self.lr)
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, self.decay)
         stopper = EarlyStopping(self.net, self.patience, self.checkpoint)
         self.training_log, carry = [], {}
@@ -241,7 +218,7 @@ class RingGNN(SpikePredictor):
                 return nll, {"nll": nll.detach()}
             earlier = carry["w_fixed"].grad                  # summed over the group's earlier windows
             stale = 0.0 if earlier is None else (w_used * earlier).sum()
-            return nll + stale + self._penalty(w), {"nll": nll.detach()}
+            return nll + stale + self.w_l1 * w.abs().mean(), {"nll": nll.detach()}
 
         for epoch in range(self.epochs):
             self.net.train()
@@ -261,10 +238,6 @@ class RingGNN(SpikePredictor):
         self.net.eval()
         with torch.no_grad():
             self.weights = self.net.connectivity(x_struct)
-
-    def _penalty(self, w: torch.Tensor) -> torch.Tensor:
-        out = self.w_l1 * w.abs().mean()
-        return out + self.residual_l2 * self.net.residual.pow(2).mean() if self.residual_l2 > 0 else out
 
     # -- held-out data -------------------------------------------------------------------------
     def _run(self, data) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,8 +25,8 @@ The named configurations are the rows of chapter 3's study; a chapter writes
 ``ring_distance_only()``  w = sym g(d_ij): one profile shared around the ring (the GNN's shared GLM)
 ========================  =====================================================================
 
-Chapters 3-7 and 13 use the carried-GRU :class:`~circuitlib.infer.ring_gnn_training.RingGNN`;
-chapter 3's training-length study (``03_gnn_training_length``) uses this one.
+Every chapter that fits a ring GNN (3-7 and 13, and ``benchmarks/low_rate.py``) uses this one; the
+paper's carried-GRU form, sequential in time, is :class:`~circuitlib.infer.ring_gnn_training.RingGNN`.
 """
 from __future__ import annotations
 
