@@ -105,8 +105,9 @@ def page(references: dict[str, dict], paper: dict[str, dict], headlines: dict[st
             found = ours(key, ref["chapter"], references)
             link = f"[{ref['chapter'][:2]}]({ref['chapter']}.ipynb)"
             if found is None:
-                lines.append(f"| {ref['what']} | not measured yet | – | {regression._fmt(ref['value'])} | "
-                             f"{ref['source']} | – | {link} |")
+                why = ref.get("why", "not measured yet")                # e.g. "needs SCALE=paper: a GPU"
+                lines.append(f"| {ref['what']} | {why} | – | {regression._fmt(ref['value'])} | {ref['source']} | – | "
+                             f"{link} |")
                 continue
             value, scale, worse = found
             lines.append(f"| {ref['what']} | {regression._fmt(value)} | {scale} | {regression._fmt(ref['value'])} | "
