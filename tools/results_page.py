@@ -46,6 +46,11 @@ def verdict(value, paper_value, worse: str) -> str:
     return "reproduces" if bad <= CLOSE else "does not"
 
 
+def chapter_link(chapter: str) -> str:
+    """Markdown link to a chapter, shown as its number, e.g. ``[07](07_head_direction_cells.ipynb)``."""
+    return f"[{chapter[:2]}]({chapter}.ipynb)"
+
+
 def benchmark_winners(values: dict) -> list[tuple[str, str, str, object, list[str]]]:
     """(generator, score, best method, its value, the methods scored) per generator of chapter 13's
     glued ``values`` (key -> reference entry): lowest Δ on the rings, highest edge AUC elsewhere."""
@@ -69,7 +74,7 @@ def ours_only(references: dict[str, dict], headlines: dict[str, dict]) -> list[s
              "| quantity | ours | scale | chapter |", "|---|---|---|---|"]
     for key, ref in headlines.items():
         found = ours(key, ref["chapter"], references)
-        link = f"[{ref['chapter'][:2]}]({ref['chapter']}.ipynb)"
+        link = chapter_link(ref["chapter"])
         value, scale = (regression._fmt(found[0]), found[1]) if found else (ref.get("why", "not measured yet"), "–")
         lines.append(f"| {ref['what']} | {value} | {scale} | {link} |")
     lines.append("")
@@ -103,7 +108,7 @@ def page(references: dict[str, dict], paper: dict[str, dict], headlines: dict[st
         for key in keys:
             ref = paper[key]
             found = ours(key, ref["chapter"], references)
-            link = f"[{ref['chapter'][:2]}]({ref['chapter']}.ipynb)"
+            link = chapter_link(ref["chapter"])
             if found is None:
                 why = ref.get("why", "not measured yet")                # e.g. "needs SCALE=paper: a GPU"
                 lines.append(f"| {ref['what']} | {why} | – | {regression._fmt(ref['value'])} | {ref['source']} | – | "
