@@ -54,6 +54,8 @@ from .sweep import Cell, Estimator, Truth, register_generator, register_method, 
 
 SCALES = ("ci", "quick", "paper")
 RINGS = ("ring_threshold", "ring_lnp", "ring_single_bump")
+DRIVEN = ("ring_single_bump",)
+"""The generators whose data carry the drive angle theta."""
 EI = ("ei", "ei_common")
 ASSEMBLIES = ("assembly", "assembly_transmitters")
 GENERATOR_NAMES = RINGS + EI + ASSEMBLIES
@@ -186,7 +188,7 @@ APPLIES: dict[str, tuple[str, ...]] = {
 }
 """method -> the generators it runs on. The shared-profile GLM assumes a circulant W (rings only);
 on the E/I network the ring GNN runs with ``directed=True`` (w not symmetrised, so w_ij and w_ji
-can differ); the rate methods read rate activity."""
+can differ), on the driven single bump with its angle encoder; the rate methods read rate activity."""
 
 GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
     # rings: 100 neurons, seconds of recording (80 % train); E/I: 100 neurons at 10-30 Hz, seconds;
@@ -230,11 +232,15 @@ CONFIGS: dict[str, dict[str, dict]] = {
 
 def method_params(method: str, generator: str, scale: str) -> dict:
     """The hyper-parameters of ``method`` on ``generator`` at ``scale``: :data:`CONFIGS`, plus
-    ``directed=True`` for the ring GNN on the E/I network and, for the assembly GNN, the psi* input
-    and regularisation of the generator's row of Supp. Tables 1-2."""
+    ``directed=True`` for the ring GNN on the E/I network, ``use_theta=True`` for it on the driven
+    single bump (its angle encoder reads the drive, as in chapter 5; the other methods see spikes
+    only) and, for the assembly GNN, the psi* input and regularisation of the generator's row of
+    Supp. Tables 1-2."""
     params = dict(CONFIGS[scale][method])
     if method == "ring_gnn" and generator in EI:
         params["directed"] = True
+    if method == "ring_gnn" and generator in DRIVEN:
+        params["use_theta"] = True
     if method == "assembly_gnn":
         row = ASSEMBLY_ROWS[generator]
         reg = row.regularisation
