@@ -115,6 +115,23 @@ def causal_filter(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return F.conv1d(padded, kernels.flip(1)[:, None, :])[:, :, :-1].transpose(0, 1).contiguous()
 
 
+class _PoissonExpNLL(torch.autograd.Function):
+    """``sum(exp(eta) - x * eta)`` over all entries of ``eta`` [N, T] (counts ``x`` alike), in one
+    pass for the rates and one for the gradient ``exp(eta) - x`` (kept from the forward pass)."""
+
+    @staticmethod
+    def forward(ctx, eta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        lam = eta.exp()
+        total = lam.sum() - torch.dot(x.flatten(), eta.flatten())
+        ctx.save_for_backward(lam.sub_(x))
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (residual,) = ctx.saved_tensors
+        return grad * residual, None
+
+
 class CouplingGLM(ActivityModel):
     """Poisson GLM with a shared coupling kernel; see the module docstring for the model and the fit.
 
@@ -233,8 +250,11 @@ class CouplingGLM(ActivityModel):
 
     def _objective(self, xt: torch.Tensor, inputs: tuple, strength: float) -> torch.Tensor:
         """Negative log-likelihood per spike plus the penalty (absolute: rescaled from the per-bin mean)."""
-        lam, log_lam = self._rate_and_log(self._eta(inputs))
-        loss = (lam - xt * log_lam).sum() / self._n_spikes
+        if self.link == "exp":
+            loss = _PoissonExpNLL.apply(self._eta(inputs), xt) / self._n_spikes
+        else:
+            lam, log_lam = self._rate_and_log(self._eta(inputs))
+            loss = (lam - xt * log_lam).sum() / self._n_spikes
         if strength > 0:
             w = self._coupling(xt.shape[0])
             l2 = self.penalty == "l2"
