@@ -5,6 +5,8 @@
 * :func:`bits_per_spike` — held-out Poisson log-likelihood gain over a homogeneous Poisson model
   (Yoon 2025, Eq. 19), in bits per spike;
 * :func:`linear_fit` — R^2 and slope of inferred against true weights (Allier et al. 2026);
+* :func:`ks_statistic` — the two-sample Kolmogorov-Smirnov distance of 1-D samples (e.g. the
+  norms |m| of sampled loadings against the true distribution's, Kim et al. 2026);
 * heterogeneous assemblies (Allier et al. 2026): :func:`cluster_latents` and :func:`match_clusters`
   (neuron types from the learned latents a_i), :func:`transfer_scale` and :func:`corrected_weights`
   (undo the W·psi scale ambiguity and the gain), :func:`rollout_scores` (R^2 of rollouts).
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import ks_2samp
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import silhouette_score
 
@@ -188,6 +191,15 @@ def bits_per_spike(counts: torch.Tensor, rates: torch.Tensor) -> BitsPerSpike:
     per_neuron = (ll_model - ll_homog) / total[keep] / math.log(2)
     return BitsPerSpike(float(per_neuron.mean()), per_neuron, torch.nonzero(keep).flatten(),
                         torch.nonzero(~keep).flatten().tolist())
+
+
+def ks_statistic(a, b) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic of 1-D samples ``a`` [S] and ``b`` [S']: the largest
+    gap between their empirical distribution functions, in [0, 1] (0: the same sample law)."""
+    a, b = (np.asarray(torch.as_tensor(v).detach().cpu(), dtype=float).ravel() for v in (a, b))
+    if len(a) < 1 or len(b) < 1 or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError(f"need two non-empty finite samples, got sizes {len(a)} and {len(b)}.")
+    return float(ks_2samp(a, b).statistic)
 
 
 def linear_fit(true: torch.Tensor, est: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[float, float, float]:

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from circuitlib.infer.flows import ConditionalFlow, ConnectivityFlow, FlowConfig
+from circuitlib.infer.flows import ConditionalFlow, ConnectivityFlow, FlowConfig, GaussianConnectivity
 
 SMALL = FlowConfig(hidden=64, layers=3, steps=1200, batch=256)
 
@@ -38,7 +38,23 @@ def test_conditional_flow_learns_a_conditional_mean_and_the_residual_is_explicit
     (lambda: ConditionalFlow(2, device="cpu").fit(torch.zeros(10, 3)), "columns"),
     (lambda: ConnectivityFlow(2, device="cpu").fit(torch.zeros(10, 2), torch.zeros(9, 2)), "same shape"),
     (lambda: FlowConfig(steps=0), ">= 1"),
+    (lambda: GaussianConnectivity(2).sample(10), "not fitted"),
+    (lambda: GaussianConnectivity(2).fit(torch.zeros(10, 3), torch.zeros(10, 3)), r"\[N, 2\]"),
 ])
 def test_bad_input_raises_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_the_gaussian_baseline_holds_the_moments_of_the_loadings():
+    gen = torch.Generator().manual_seed(3)
+    m = torch.randn(5000, 2, generator=gen, dtype=torch.float64) * torch.tensor([1.0, 2.0], dtype=torch.float64)
+    n = 1.6 * m + 0.5 * torch.randn(5000, 2, generator=gen, dtype=torch.float64)
+    fitted = GaussianConnectivity(2).fit(m, n)
+    m_s, n_s = fitted.sample(50_000, seed=4)
+    assert m_s.shape == n_s.shape == (50_000, 2) and m_s.dtype == torch.float64
+    assert torch.allclose(torch.cov(torch.cat([m_s, n_s], 1).T), fitted.cov, rtol=0.05, atol=0.05)
+    slope = torch.linalg.lstsq(m_s, n_s).solution
+    assert torch.allclose(slope, 1.6 * torch.eye(2, dtype=slope.dtype), atol=0.05)
+    _, noisy = fitted.sample(50_000, residual_std=1.0, seed=4)
+    assert torch.allclose((noisy - n_s).std(0), torch.ones(2, dtype=n_s.dtype), atol=0.02)

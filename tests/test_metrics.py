@@ -125,3 +125,11 @@ def test_coupling_contrast_is_positive_for_a_ring_motif_and_needs_both_groups():
     assert differences[0, 1] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="undefined"):
         metrics.coupling_contrast(motif[:3, :3], torch.tensor([0.0, 0.1, 0.2]))
+
+
+def test_ks_statistic_is_zero_for_one_sample_and_one_for_disjoint_ones():
+    a = torch.randn(500, generator=torch.Generator().manual_seed(0))
+    assert metrics.ks_statistic(a, a) == 0.0
+    assert metrics.ks_statistic(a, a + 100) == 1.0
+    with pytest.raises(ValueError, match="non-empty finite"):
+        metrics.ks_statistic(a, torch.tensor([float("nan")]))

@@ -64,3 +64,46 @@ def test_input_drives_an_unconnected_network_to_u():
 def test_bad_input_raises_a_clear_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_heavy_tailed_ring_has_the_ring_moments_and_power_law_tails():
+    dist = lr.heavy_tailed_ring(dof=3.0)
+    m, n = lr.sample(dist, 20_000, seed=0, device="cpu")
+    mn = torch.cat([m, n], 1)
+    assert torch.allclose(mn.T @ mn / len(mn), dist.covs[0], atol=1e-10)      # exact moments, as for Gaussians
+    assert torch.allclose(dist.conditional_mean(m), 1.6 * m, atol=1e-12)
+    gauss, _ = lr.sample(lr.task("ring"), 20_000, seed=0, device="cpu")
+    # P(|m| > 4) is exp(-8) = 3e-4 for the Gaussian ring; a Student-t with 3 dof puts about 1.5 % there
+    assert float((m.norm(dim=1) > 4).double().mean()) > 0.008 > float((gauss.norm(dim=1) > 4).double().mean())
+
+
+def test_student_t_responsibilities_follow_the_t_density():
+    # two t populations of m at -2 and +2: a point far out on the right belongs to the right one,
+    # but less surely than under Gaussians, whose tails fall faster
+    cov = torch.eye(2, dtype=torch.float64)[None].expand(2, 2, 2).clone()
+    means = torch.tensor([[-2.0, 0.0], [2.0, 5.0]], dtype=torch.float64)     # n mean 0 or 5 by population
+    m = torch.tensor([[-1.0], [0.5]], dtype=torch.float64)
+    t_mean = lr.Loadings(torch.ones(2), means, cov, dof=3.0).conditional_mean(m)
+    g_mean = lr.Loadings(torch.ones(2), means, cov).conditional_mean(m)
+    assert 0 < t_mean[0, 0] < 2.5 and 0 < g_mean[0, 0] < 2.5                   # left point: mostly population 0
+    assert g_mean[1, 0] > t_mean[1, 0] > 2.5                                    # right point: the t is less sure
+
+
+def test_quadstable_has_four_stable_fixed_points_on_the_axes():
+    dist = lr.quadstable()
+    m, n = lr.sample(dist, 20_000, seed=0, device="cpu")
+    assert torch.allclose(dist.conditional_mean(m), 1.6 * m, atol=1e-10)
+    final = lr.simulate_latent(m, n, lr.initial_latents(64, seed=1), duration=40.0, record_every=400)[:, -1]
+    points = torch.unique((final * 10).round() / 10, dim=0)
+    assert len(points) == 4
+    assert torch.allclose(points.abs().max(1).values, torch.full((4,), 1.4, dtype=points.dtype), atol=0.05)
+    assert torch.allclose(points.abs().min(1).values, torch.zeros(4, dtype=points.dtype), atol=0.05)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: lr.heavy_tailed_ring(dof=2.0), "dof must be > 2"),
+    (lambda: lr.quadstable(spread=0.0), "must be > 0"),
+])
+def test_non_gaussian_loadings_refuse_bad_parameters(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -17,6 +17,7 @@ _MODULE_OF = {
     "AssemblyGNN": "assembly_gnn", "AssemblyEstimator": "assembly", "LinearRate": "linear_rate",
     "StandardFit": "lowrank", "MaxEntFit": "lowrank", "ConvergenceWarning": "glm", "PenaltyGridWarning": "glm",
     "ConditionalFlow": "flows", "ConnectivityFlow": "flows", "FlowConfig": "flows",
+    "GaussianConnectivity": "flows",
 }
 __all__ = sorted(_MODULE_OF)
 

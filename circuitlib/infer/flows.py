@@ -11,6 +11,8 @@ trains an MLP velocity field v; integrating ``dz/dt = v(z, t, c)`` from noise at
 :class:`ConnectivityFlow` learns p(m) and p(n | m) from per-neuron loadings and samples new
 networks ``n = n_flow(m) + residual_std * eps`` with an explicit isotropic residual for the part
 of n that the dynamics leave unconstrained (its size is not identifiable from the dynamics).
+:class:`GaussianConnectivity`, one Gaussian fitted to the same loadings, is its baseline with the
+same ``fit`` / ``sample`` contract: it holds a covariance, not tails or populations.
 """
 from __future__ import annotations
 
@@ -161,3 +163,39 @@ class ConnectivityFlow:
         gen = torch.Generator(device=n.device).manual_seed(seed + 2)
         n = n + residual_std * torch.randn(n.shape, generator=gen, device=n.device)
         return m.double().cpu(), n.double().cpu()
+
+
+class GaussianConnectivity:
+    """One Gaussian over the per-neuron loadings ``(m_i, n_i)``: their sample mean and covariance.
+
+    The flows' baseline (same ``fit`` / ``sample``): its E[n | m] is the linear regression of n on
+    m, and its p(m) has Gaussian tails and one mode. After :meth:`fit`: ``mean`` [2R], ``cov`` [2R, 2R].
+    """
+
+    def __init__(self, rank: int):
+        if rank < 1:
+            raise ValueError(f"rank must be >= 1, got {rank}.")
+        self.rank = rank
+
+    def fit(self, m, n) -> GaussianConnectivity:
+        """Moments of loadings ``m``, ``n`` [N, R] (float64)."""
+        m, n = _as_2d("m", m).double(), _as_2d("n", n).double()
+        if m.shape != n.shape or m.shape[1] != self.rank or len(m) <= 2 * self.rank:
+            raise ValueError(f"m and n must both be [N, {self.rank}] with N > {2 * self.rank}, got "
+                             f"{tuple(m.shape)} and {tuple(n.shape)}.")
+        mn = torch.cat([m, n], 1).cpu()
+        self.mean, self.cov = mn.mean(0), torch.cov(mn.T)
+        return self
+
+    def sample(self, n_neurons: int, residual_std: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """A new network's loadings ``(m, n)``, each ``[n_neurons, R]`` float64 on the CPU; ``residual_std``
+        adds isotropic noise to n, as in :meth:`ConnectivityFlow.sample`."""
+        if not hasattr(self, "mean"):
+            raise NotFittedError("the Gaussian is not fitted yet: call .fit(m, n) before .sample.")
+        if n_neurons < 1 or not residual_std >= 0:
+            raise ValueError(f"need n_neurons >= 1 and residual_std >= 0, got {n_neurons} and {residual_std}.")
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n_neurons, 2 * self.rank, generator=gen, dtype=torch.float64)
+        mn = self.mean + z @ torch.linalg.cholesky(self.cov).T
+        noise = residual_std * torch.randn(n_neurons, self.rank, generator=gen, dtype=torch.float64)
+        return mn[:, : self.rank].contiguous(), mn[:, self.rank:] + noise

@@ -7,10 +7,16 @@ connectivity is ``J = m n^T / N`` and, in units of the membrane time constant (t
     kappa     = (m^T m)^{-1} m^T x                           latent coordinates [R]
     dkappa/dt = -kappa + (1/N) n^T tanh(m kappa)             exact when x(0) lies in span(m), u = 0
 
-Loadings are drawn per neuron from a Gaussian mixture over ``(m_i, n_i)`` in R^{2R}. For large N
+Loadings are drawn per neuron from a mixture over ``(m_i, n_i)`` in R^{2R} whose populations are
+Gaussian or, with ``dof``, multivariate Student-t (heavy-tailed; the same covariance). For large N
 the latent dynamics depend only on the distribution of m and on E[n | m]: sampling many neurons
 gives the mean-field flow field. ``exact=True`` sampling whitens each population's draws and
 colours them with the target moments, so a finite network has exactly the target covariance.
+
+Beyond the Gaussian rank-2 tasks of Beiran et al. (2021): :func:`heavy_tailed_ring` (a Student-t
+p(m, n) with the ring's covariance: still a ring, at another radius) and :func:`quadstable` (four
+populations of m around (+-c, +-c) with E[n | m] = gain m: four stable fixed points on the axes),
+two distributions that a fitted Gaussian cannot hold and whose dynamics it gets wrong.
 """
 from __future__ import annotations
 
@@ -28,15 +34,19 @@ from ..lowrank_dynamics import latent as latent  # re-exported: lowrank.latent(x
 
 @dataclass(frozen=True, eq=False)
 class Loadings:
-    """A Gaussian mixture over per-neuron loadings ``(m_i, n_i)``, concatenated as ``[m | n]``.
+    """A mixture over per-neuron loadings ``(m_i, n_i)``, concatenated as ``[m | n]``.
 
     ``weights`` [P] (positive, normalised here), ``means`` [P, 2R], ``covs`` [P, 2R, 2R]
-    (positive definite). One population (P = 1) is the Gaussian case.
+    (positive definite): each population's mean and covariance. ``dof`` None: Gaussian
+    populations (P = 1 is the Gaussian case); a number > 2: multivariate Student-t populations of
+    that many degrees of freedom (scale ``covs (dof - 2) / dof``, so ``covs`` stays the covariance),
+    whose tails fall as a power, |m|^-(dof + R).
     """
 
     weights: torch.Tensor
     means: torch.Tensor
     covs: torch.Tensor
+    dof: float | None = None
 
     def __post_init__(self):
         w, mu, cov = (torch.as_tensor(a, dtype=DTYPE) for a in (self.weights, self.means, self.covs))
@@ -51,6 +61,8 @@ class Loadings:
         if torch.linalg.cholesky_ex(cov)[1].any():
             raise ValueError("every population covariance must be symmetric positive definite; check that "
                              "var(n) exceeds what cov(n, m) var(m)^-1 cov(m, n) requires.")
+        if self.dof is not None and not self.dof > 2:
+            raise ValueError(f"dof must be > 2 (a Student-t with a finite covariance) or None, got {self.dof}.")
         object.__setattr__(self, "weights", w / w.sum())
         object.__setattr__(self, "means", mu)
         object.__setattr__(self, "covs", cov)
@@ -60,15 +72,21 @@ class Loadings:
         return self.means.shape[1] // 2
 
     def conditional_mean(self, m: torch.Tensor) -> torch.Tensor:
-        """E[n | m] for ``m`` [N, R]: responsibilities times per-population linear regressions. [N, R]."""
+        """E[n | m] for ``m`` [N, R]: responsibilities times per-population linear regressions (the
+        regression of an elliptical population, Gaussian or Student-t, is linear). [N, R]."""
         r = self.rank
         m = m.to(DTYPE)
         mu_m, mu_n = self.means[:, :r].to(m.device), self.means[:, r:].to(m.device)
         c_mm, c_nm = self.covs[:, :r, :r].to(m.device), self.covs[:, r:, :r].to(m.device)
         dev = m[None] - mu_m[:, None]                                          # [P, N, R]
         sol = torch.linalg.solve(c_mm, dev.transpose(1, 2)).transpose(1, 2)    # C_mm^-1 (m - mu_m)
-        log_p = (self.weights.to(m.device).log()[:, None] - 0.5 * (dev * sol).sum(-1)
-                 - 0.5 * torch.logdet(c_mm)[:, None])
+        mahalanobis = (dev * sol).sum(-1)                                      # [P, N], in covariance units
+        if self.dof is None:
+            log_density = -0.5 * mahalanobis
+        else:                                # Student-t marginal of m: scale C_mm (dof - 2) / dof
+            nu = self.dof
+            log_density = -0.5 * (nu + r) * torch.log1p(mahalanobis / (nu - 2))
+        log_p = self.weights.to(m.device).log()[:, None] + log_density - 0.5 * torch.logdet(c_mm)[:, None]
         resp = torch.softmax(log_p, dim=0)                                     # [P, N]
         per_pop = mu_n[:, None] + sol @ c_nm.transpose(1, 2)                   # [P, N, R]
         return (resp[..., None] * per_pop).sum(0)
@@ -115,6 +133,32 @@ def four_population_ring(offset: float = 1.1) -> Loadings:
     return Loadings(torch.ones(4), means, base.expand(4, 4, 4).clone())
 
 
+def heavy_tailed_ring(dof: float = 3.0, gain: float = 1.6) -> Loadings:
+    """The ring task with Student-t loadings of ``dof`` degrees of freedom: the covariance of the
+    Gaussian ring (var(m) = I, cov(n, m) = ``gain`` I, var(n) = 4 I) and E[n | m] = gain m, but
+    power-law tails. p(m) stays rotation-invariant, so the dynamics keep a ring; its radius, set by
+    the whole p(m) and not only by its covariance, differs from the Gaussian ring's."""
+    g = gaussian(gain * torch.eye(2, dtype=DTYPE))
+    return Loadings(g.weights, g.means, g.covs, dof=dof)
+
+
+def quadstable(centre: float = 1.0, spread: float = 0.3, gain: float = 1.6, noise: float = 1.0) -> Loadings:
+    """Four equal populations with m ~ N((+-centre, +-centre), spread^2 I) and n = gain m + xi,
+    xi ~ N(0, noise^2 I) independent of m, so E[n | m] = gain m everywhere. The mean field
+    -kappa + gain E[m tanh(m . kappa)] then has four stable fixed points, on the axes (at
+    |kappa| ~ 1.4 with the defaults), a multi-population network in the sense of Beiran et al. (2021).
+    A single Gaussian with the same covariance has the same E[n | m] but a rotation-invariant
+    p(m), and so a ring instead of four points."""
+    if not (spread > 0 and noise > 0 and centre > 0):
+        raise ValueError(f"centre, spread and noise must be > 0, got {centre}, {spread}, {noise}.")
+    eye = torch.eye(2, dtype=DTYPE)
+    cov = torch.cat([torch.cat([spread**2 * eye, gain * spread**2 * eye], 1),
+                     torch.cat([gain * spread**2 * eye, (gain**2 * spread**2 + noise**2) * eye], 1)])
+    signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]], dtype=DTYPE)
+    means = torch.cat([centre * signs, gain * centre * signs], 1)
+    return Loadings(torch.ones(4), means, cov.expand(4, 4, 4).clone())
+
+
 def _population_sizes(weights: torch.Tensor, n: int) -> list[int]:
     """Split n neurons by ``weights`` with largest-remainder rounding (sizes sum to n)."""
     raw = weights * n
@@ -138,10 +182,13 @@ def sample(dist: Loadings, n_neurons: int, seed: int = 0, exact: bool = True,
     if exact and min(sizes) <= d:
         raise ValueError(f"exact-moment sampling needs more than {d} neurons per population, got sizes {sizes}; "
                          "sample more neurons or use exact=False.")
-    gen = torch.Generator().manual_seed(seed)
+    gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
     parts = []
     for size, mu, cov in zip(sizes, dist.means, dist.covs):
         z = torch.randn(size, d, generator=gen, dtype=DTYPE)
+        if dist.dof is not None:                         # Student-t: a Gaussian over sqrt(chi^2 / dof), unit cov
+            chi2 = torch.from_numpy(rng.chisquare(dist.dof, size))
+            z = z * torch.sqrt((dist.dof - 2) / chi2)[:, None]
         if exact:
             z = z - z.mean(0)
             chol = torch.linalg.cholesky(z.T @ z / size)
