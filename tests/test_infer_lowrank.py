@@ -62,6 +62,23 @@ def test_standard_fit_keeps_the_initial_part_outside_the_data(planted):
     assert corr(fit.n, dist.conditional_mean(m)) < 0.9
 
 
+def test_joint_fit_learns_m_and_n_from_a_random_start_and_keeps_the_start_outside_the_data(planted):
+    _, m, n, rec = planted
+    grid = lr.latent_grid(2.0, 11)
+    fits = [il.JointFit(seed=s, align_to=m, steps=2000).fit(rec) for s in (0, 1)]
+    maxent = il.MaxEntFit(align_to=m).fit(rec)
+    for f in fits:
+        assert f.training_log[-1]["loss"] < 1e-3 * f.training_log[0]["loss"]
+        assert float((f.m - m).norm() / m.norm()) < 1e-3             # m: the true one after the map A
+        assert il.field_error(m, n, f.m, f.n, grid) < 0.05            # the dynamics are reproduced
+        assert torch.allclose(f.weights, f.m @ f.n.T / len(m))
+        assert corr(il.data_constrained_part(f.n, rec), maxent.n) > 0.9
+    # the starts differ in n, mostly outside the span the data constrain
+    assert corr(fits[0].n, fits[1].n) < 0.9
+    parts = [il.data_constrained_part(f.n, rec) for f in fits]
+    assert corr(*parts) > corr(fits[0].n, fits[1].n) + 0.1
+
+
 def test_mixture_likelihood_finds_planted_clusters():
     rng = np.random.default_rng(0)
     centres = np.array([[3, 3], [3, -3], [-3, 3], [-3, -3]])
@@ -80,6 +97,9 @@ def test_mixture_likelihood_finds_planted_clusters():
     (lambda rec, m: il.MaxEntFit().fit(rec.x), "RateActivity"),
     (lambda rec, m: il.MaxEntFit().fit(RateActivity(rec.x, rec.dt, inputs=rec.x)), "no external input"),
     (lambda rec, m: il.MaxEntFit().weights, "call .fit"),
+    (lambda rec, m: il.JointFit(steps=0), "steps >= 1"),
+    (lambda rec, m: il.JointFit(align_to=m[:100]).fit(rec), r"align_to must be \[N, R\]"),
+    (lambda rec, m: il.JointFit().fit(rec.x), "RateActivity"),
 ])
 def test_bad_input_raises_a_clear_error(planted, call, match):
     _, m, _, rec = planted

@@ -10,6 +10,8 @@ which is linear in n but hugely underdetermined: the data only constrain n along
 directions spanned by {tanh(x_t)}. Gradient descent from an initial n keeps the initial
 component orthogonal to them (the "standard" fit); the minimum-norm solution sets it to zero,
 which for large N approaches E[n | m] (the maximum-entropy answer; Kim et al. 2026).
+:class:`JointFit` is the end-to-end form of the standard fit: m and n together from a random
+start, as LINT trains a low-rank network (Valente et al. 2022).
 
 Field error: the relative L2 distance between two networks' latent flow fields on a grid of
 kappa, ``||F(kappa) - F_ref(kappa)||_2 / ||F_ref(kappa)||_2`` with
@@ -23,6 +25,7 @@ from sklearn.mixture import GaussianMixture
 
 from ..data.rates import RateActivity
 from ..lowrank_dynamics import DTYPE, latent, latent_field
+from ..train import run_steps
 from .base import ConnectivityEstimator
 
 
@@ -178,12 +181,29 @@ class MaxEntFit(_LowRankFit):
         """Recover m from ``data`` (x [B, T, N], Euler frames every ``dt``), then solve for n."""
         x = self._loadings(data)
         gram, cross, n_neurons = _normal_equations(*latent_targets(x, self.m, data.dt))
-        evals, evecs = torch.linalg.eigh(gram)
-        lam = evals.clamp(min=0)
-        denom = lam**2 + (self.ridge * evals[-1]) ** 2
-        inverse = torch.where(denom > 0, lam / denom.clamp(min=torch.finfo(denom.dtype).tiny), 0.0)
+        evals, evecs, damped = _damped_spectrum(gram, self.ridge)
+        inverse = torch.where(damped > 0, evals / damped.clamp(min=torch.finfo(damped.dtype).tiny), 0.0)
         self._set(n_neurons * evecs @ (inverse[:, None] * (evecs.T @ cross)))
         return self
+
+
+def _damped_spectrum(gram: torch.Tensor, ridge: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eigenvalues (clamped at 0) and eigenvectors of ``gram`` [N, N], and ``lam^2 + (ridge lam_max)^2``."""
+    evals, evecs = torch.linalg.eigh(gram)
+    lam = evals.clamp(min=0)
+    return lam, evecs, lam**2 + (ridge * evals[-1]) ** 2
+
+
+def data_constrained_part(n: torch.Tensor, data: RateActivity, ridge: float = 1e-6) -> torch.Tensor:
+    """The part of right loadings ``n`` [N, R] that the recording ``data`` constrains: its projection
+    onto the span of {tanh(x_t)} (eigen-directions of their Gram matrix, damped below ``ridge``
+    times the largest eigenvalue as in :class:`MaxEntFit`). For an exact fit this is the
+    maximum-entropy n, whatever the start; the rest of n is the start's."""
+    x = _check_activity(data)
+    phi = torch.tanh(_activity(x, n.shape[1])[:, :-1]).reshape(-1, x.shape[2])
+    lam, evecs, damped = _damped_spectrum(phi.T @ phi / len(phi), ridge)
+    keep = torch.where(damped > 0, lam**2 / damped.clamp(min=torch.finfo(damped.dtype).tiny), 0.0)
+    return evecs @ (keep[:, None] * (evecs.T @ n.to(evecs)))
 
 
 def field_error(m_ref: torch.Tensor, n_ref: torch.Tensor, m: torch.Tensor, n: torch.Tensor,
@@ -211,3 +231,55 @@ def mixture_cv_loglik(points, ks=range(1, 10), folds: int = 5, seed: int = 0) ->
                 .fit(pts[fold != f]).score(pts[fold == f]) for f in range(folds)]
         scores.append(float(np.mean(held)))
     return np.array(scores)
+
+
+class JointFit(ConnectivityEstimator):
+    """The end-to-end standard fit (LINT; Valente et al. 2022): m and n together, from a random start.
+
+    Minimises the one-step prediction error of the whole recorded activity,
+    ``mean_t |(x_{t+1} - x_t) / dt + x_t - (1/N) m n^T tanh(x_t)|^2 / N``, over both loadings
+    [N, R] by Adam (cosine-annealed, ``steps`` full-batch steps in the normal-equation form: one
+    [N, N] Gram matrix of tanh(x) and one cross-product are formed once), from m, n ~ N(0, I)
+    drawn with ``seed``. The data fix m (up to the map A) and n only along the span of
+    {tanh(x_t)}; the start's component of n outside it survives, so starts differ in n but not in
+    the dynamics. Fitted: ``m``, ``n`` [N, R] (mapped by least squares onto ``align_to`` when given,
+    ``n -> n A^-T`` so J is unchanged), ``alignment`` A, ``weights`` = m n^T / N, ``training_log``
+    (``loss``: the per-neuron mean squared error up to its constant, logged every 100 steps) and
+    ``residual`` (the final mean squared error per neuron and frame).
+    """
+
+    def __init__(self, rank: int = 2, steps: int = 3000, lr: float = 3e-2, seed: int = 0,
+                 align_to: torch.Tensor | None = None, progress: bool = False):
+        if not isinstance(rank, int) or rank < 1 or steps < 1 or not lr > 0:
+            raise ValueError(f"need an integer rank >= 1, steps >= 1 and lr > 0, got {rank!r}, {steps}, {lr}.")
+        self.rank, self.steps, self.lr, self.seed, self.progress = rank, steps, lr, seed, progress
+        self.align_to = None if align_to is None else torch.as_tensor(align_to, dtype=DTYPE)
+
+    def fit(self, data: RateActivity, validation=None) -> JointFit:
+        """Fit to ``data`` (x [B, T, N] or [T, N], Euler frames every ``dt``, no input)."""
+        x = _activity(_check_activity(data), self.rank)
+        n_neurons = x.shape[2]
+        if self.align_to is not None and self.align_to.shape != (n_neurons, self.rank):
+            raise ValueError(f"align_to must be [N, R] = [{n_neurons}, {self.rank}], got {tuple(self.align_to.shape)}.")
+        phi = torch.tanh(x[:, :-1]).reshape(-1, n_neurons)
+        target = ((x[:, 1:] - x[:, :-1]) / data.dt + x[:, :-1]).reshape(-1, n_neurons)
+        gram, cross = phi.T @ phi / len(phi), phi.T @ target / len(phi)          # [N, N] each
+        offset = float((target**2).sum(1).mean())
+        gen = torch.Generator().manual_seed(self.seed)
+        m, n = (torch.randn(n_neurons, self.rank, generator=gen, dtype=DTYPE).to(x.device).requires_grad_()
+                for _ in range(2))
+        opt = torch.optim.Adam([m, n], lr=self.lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.steps)
+
+        def step_loss(_):      # mean over frames of |target - phi n m^T / N|^2, per neuron
+            fit_term = -2 * (n * (cross @ m)).sum() / n_neurons + ((m.T @ m) * (n.T @ gram @ n)).sum() / n_neurons**2
+            return (offset + fit_term) / n_neurons, {}
+
+        self.training_log = run_steps(step_loss, opt, self.steps, sched, progress=self.progress, desc="joint fit")
+        with torch.no_grad():
+            self.residual = float(step_loss(None)[0])
+            a = (torch.eye(self.rank, dtype=DTYPE, device=x.device) if self.align_to is None
+                 else torch.linalg.lstsq(m, self.align_to.to(m)).solution)
+            self.alignment, self.m, self.n = a, m @ a, n @ torch.linalg.inv(a).T
+        self.weights = self.m @ self.n.T / n_neurons
+        return self
