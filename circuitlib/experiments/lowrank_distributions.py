@@ -26,27 +26,27 @@ from ..infer.lowrank import MaxEntFit, field_error
 from ..metrics import ks_statistic
 from ..sim import lowrank as lr
 
-SAMPLERS = ("flow", "gaussian")
-
 
 @dataclass
 class DistributionCheck:
     """One :func:`distribution_check`: the fit of the recorded network (``maxent``), the trained
     ``samplers``, ``truth`` and ``samples`` (name -> (m, n) [S, R] float64; "truth" is a fresh draw
-    from the true distribution) and ``scores`` (sampler -> ks_norm_m, field_error, end_radius;
-    "truth" has end_radius only)."""
+    from the true distribution), ``ends`` ("truth" and each sampler -> :func:`end_states` [B, R])
+    and ``scores`` (sampler -> ks_norm_m, field_error, end_radius; "truth" has end_radius only)."""
 
     maxent: MaxEntFit
     samplers: dict
     truth: tuple
     samples: dict
+    ends: dict
     scores: dict
 
 
-def end_states(m: torch.Tensor, n: torch.Tensor, kappa0: torch.Tensor, duration: float = 40.0) -> torch.Tensor:
-    """Latent states ``[B, R]`` after ``duration`` time constants of the mean field of ``(m, n)``
-    from ``kappa0`` [B, R]: where each trajectory settles."""
-    return lr.simulate_latent(m, n, kappa0.to(m), duration=duration, record_every=round(duration / 0.1),
+def end_states(m: torch.Tensor, n: torch.Tensor, kappa0: torch.Tensor, duration: float = 40.0,
+               dt: float = 0.1) -> torch.Tensor:
+    """Latent states ``[B, R]`` after ``duration`` time constants (Euler step ``dt``) of the mean field
+    of ``(m, n)`` from ``kappa0`` [B, R]: where each trajectory settles."""
+    return lr.simulate_latent(m, n, kappa0.to(m), duration=duration, dt=dt, record_every=round(duration / dt),
                               device=m.device)[:, -1]
 
 
@@ -69,9 +69,10 @@ def distribution_check(dist: lr.Loadings, n_neurons: int, kappa0: torch.Tensor, 
     truth = lr.sample(dist, n_samples, seed=seed + 1, exact=False, device="cpu")
     samples = {name: s.sample(n_samples, seed=seed + 2) for name, s in samplers.items()}
     kappa0 = kappa0.cpu().double()
-    scores = {"truth": {"end_radius": lr.ring_radius(end_states(*truth, kappa0))}}
+    ends = {name: end_states(*loadings, kappa0) for name, loadings in (("truth", truth), *samples.items())}
+    scores = {"truth": {"end_radius": lr.ring_radius(ends["truth"])}}
     for name, (m_s, n_s) in samples.items():
         scores[name] = {"ks_norm_m": ks_statistic(m_s.norm(dim=1), truth[0].norm(dim=1)),
                         "field_error": field_error(*truth, m_s, n_s, grid),
-                        "end_radius": lr.ring_radius(end_states(m_s, n_s, kappa0))}
-    return DistributionCheck(maxent, samplers, truth, samples, scores)
+                        "end_radius": lr.ring_radius(ends[name])}
+    return DistributionCheck(maxent, samplers, truth, samples, ends, scores)

@@ -63,6 +63,11 @@ def align(m_hat: torch.Tensor, m_ref: torch.Tensor) -> torch.Tensor:
     return m_hat @ torch.linalg.lstsq(m_hat, m_ref.to(m_hat)).solution
 
 
+def _features(x: torch.Tensor) -> torch.Tensor:
+    """``tanh(x_t)`` of every frame but the last of ``x`` [B, T, N], as rows [B (T - 1), N]."""
+    return torch.tanh(x[:, :-1]).reshape(-1, x.shape[2])
+
+
 def latent_targets(x: torch.Tensor, m: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Regression data from consecutive Euler frames: features ``tanh(x_t)`` [S, N] and targets ``y_t`` [S, R]."""
     x = _activity(x, m.shape[1])
@@ -72,7 +77,7 @@ def latent_targets(x: torch.Tensor, m: torch.Tensor, dt: float) -> tuple[torch.T
         raise ValueError(f"dt must be the positive Euler step of the recording, got {dt}.")
     kappa = latent(x, m.to(x))
     y = (kappa[:, 1:] - kappa[:, :-1]) / dt + kappa[:, :-1]
-    return torch.tanh(x[:, :-1]).reshape(-1, x.shape[2]), y.reshape(-1, m.shape[1])
+    return _features(x), y.reshape(-1, m.shape[1])
 
 
 def _normal_equations(phi: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -195,12 +200,12 @@ def _damped_spectrum(gram: torch.Tensor, ridge: float) -> tuple[torch.Tensor, to
 
 
 def data_constrained_part(n: torch.Tensor, data: RateActivity, ridge: float = 1e-6) -> torch.Tensor:
-    """The part of right loadings ``n`` [N, R] that the recording ``data`` constrains: its projection
-    onto the span of {tanh(x_t)} (eigen-directions of their Gram matrix, damped below ``ridge``
-    times the largest eigenvalue as in :class:`MaxEntFit`). For an exact fit this is the
-    maximum-entropy n, whatever the start; the rest of n is the start's."""
-    x = _check_activity(data)
-    phi = torch.tanh(_activity(x, n.shape[1])[:, :-1]).reshape(-1, x.shape[2])
+    """The part of right loadings ``n`` [..., N, R] (one fit, or several stacked) that the recording
+    ``data`` constrains: its projection onto the span of {tanh(x_t)} (eigen-directions of their
+    Gram matrix, damped below ``ridge`` times the largest eigenvalue as in :class:`MaxEntFit`). For
+    an exact fit this is the maximum-entropy n, whatever the start; the rest of n is the start's."""
+    x = _activity(_check_activity(data), n.shape[-1])
+    phi = _features(x)
     lam, evecs, damped = _damped_spectrum(phi.T @ phi / len(phi), ridge)
     keep = torch.where(damped > 0, lam**2 / damped.clamp(min=torch.finfo(damped.dtype).tiny), 0.0)
     return evecs @ (keep[:, None] * (evecs.T @ n.to(evecs)))
@@ -261,9 +266,8 @@ class JointFit(ConnectivityEstimator):
         n_neurons = x.shape[2]
         if self.align_to is not None and self.align_to.shape != (n_neurons, self.rank):
             raise ValueError(f"align_to must be [N, R] = [{n_neurons}, {self.rank}], got {tuple(self.align_to.shape)}.")
-        phi = torch.tanh(x[:, :-1]).reshape(-1, n_neurons)
         target = ((x[:, 1:] - x[:, :-1]) / data.dt + x[:, :-1]).reshape(-1, n_neurons)
-        gram, cross = phi.T @ phi / len(phi), phi.T @ target / len(phi)          # [N, N] each
+        gram, cross, _ = _normal_equations(_features(x), target)                 # [N, N] each
         offset = float((target**2).sum(1).mean())
         gen = torch.Generator().manual_seed(self.seed)
         m, n = (torch.randn(n_neurons, self.rank, generator=gen, dtype=DTYPE).to(x.device).requires_grad_()
