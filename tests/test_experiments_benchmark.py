@@ -1,8 +1,7 @@
 """The benchmark of chapter 13: its grids are valid cells that hash distinctly, every generator and
 method it registers runs on a tiny configuration, the least-squares rate baseline is exact on the
-model it assumes, the result helpers pivot a frame, and the local client leaves no worker behind."""
+model it assumes, and the result helpers pivot a frame."""
 import math
-import os
 
 import pandas as pd
 import pytest
@@ -141,12 +140,3 @@ def test_boards_and_glue_values_pivot_a_benchmark_frame():
                                     "ap_ccg_ei": 0.7, "w_r2_linear_rate_assembly": 1.0})
     low = benchmark.low_rate_table(frame()[lambda d: d.generator == "ei"])
     assert list(low.index) == ["pearson", "ccg"] and list(low.columns) == list(benchmark.LOW_RATE_COLUMNS)
-
-
-def test_the_local_client_ends_its_workers_on_exit():
-    with benchmark.local_client(1) as client:
-        pids = list(client.run(os.getpid).values())
-    assert len(pids) == 1
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)

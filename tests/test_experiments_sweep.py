@@ -278,3 +278,23 @@ def test_the_leaderboard_refuses_to_pool_cells_that_differ_in_more_than_the_seed
     assert sweep.leaderboard(df, "delta", rows=["method", "method.max_iter"])["n"].loc[("a", 10), "x"] == 1
     with pytest.raises(ValueError, match="no metric 'auroc'.*'delta'"):
         sweep.leaderboard(df, "auroc")
+
+
+def test_the_local_client_ends_its_workers_on_exit():
+    with sweep.local_client(1) as client:
+        pids = list(client.run(os.getpid).values())
+    assert len(pids) == 1
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_local_workers_start_without_dasks_malloc_trim_threshold():
+    # in a fresh interpreter: a default LocalCluster elsewhere in this test session leaves the
+    # variable in os.environ, and every process started after it would inherit it
+    code = ("from circuitlib.experiments.sweep import local_client\n"
+            "if __name__ == '__main__':\n"
+            "    with local_client(1) as c:\n"
+            "        print(*c.run(lambda: open('/proc/self/environ', 'rb').read().count(b'MALLOC_TRIM')).values())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["0"]

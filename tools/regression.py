@@ -115,7 +115,9 @@ def execute_chapter(chapter: str, scale: str, device: str, out_dir: str, threads
 def run(chapters: list[str], scale: str, device: str, workers: int | None, resume: bool) -> dict[str, dict]:
     """Execute ``chapters`` on a Dask LocalCluster (one chapter per single-threaded worker process);
     each record is written to ``_build/regression/<scale>/<chapter>.json`` as soon as it finishes."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
+
+    from circuitlib.experiments.sweep import local_client
 
     out_dir = OUT / scale
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,8 +129,7 @@ def run(chapters: list[str], scale: str, device: str, workers: int | None, resum
     if todo:
         print(f"regression: {len(todo)} chapter(s) at SCALE={scale}, DEVICE={device}, {workers} worker(s) of "
               f"{threads} thread(s): {' '.join(todo)}", flush=True)
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
+        with local_client(workers) as client:
             futures = {client.submit(execute_chapter, c, scale, device, str(out_dir), threads, pure=False,
                                      key=f"chapter-{c}"): c for c in todo}
             for future in as_completed(futures):

@@ -3,7 +3,7 @@
 
     from circuitlib.experiments import benchmark, sweep
     cells = benchmark.grid("quick", seeds=[0])               # list of sweep.Cell
-    with benchmark.local_client(2) as client:                # closed (workers ended) on exit
+    with sweep.local_client(2) as client:                # closed (workers ended) on exit
         df = sweep.run_sweep(cells, "results/benchmark", client=client)
     board = sweep.leaderboard(df[df.generator.isin(benchmark.EI)], "auroc")
 
@@ -33,14 +33,11 @@ scale; :func:`grid` crosses them with seeds.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
-from distributed import Client, LocalCluster
 
 from .. import metrics
 from ..data.rates import RateActivity
@@ -283,19 +280,6 @@ def low_rate_grid(scale: str, seeds=(0,), device: str = "cpu", methods=LOW_RATE_
     seeds = _check(scale, seeds)
     return [Cell("ei", m, LOW_RATE_PARAMS[scale], method_params(m, "ei", scale), seed=s, scale=scale, device=device)
             for m in methods for s in seeds]
-
-
-@contextlib.contextmanager
-def local_client(n_workers: int | None = None):
-    """A ``distributed.Client`` on a LocalCluster of ``n_workers`` single-threaded worker processes
-    (default: the cores this process may use); cluster and workers are closed on exit, also
-    after an error or an interrupt, so no worker outlives the block (e.g. in a notebook)."""
-    if n_workers is None:
-        n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
-        yield client
-
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import torch
@@ -464,6 +465,27 @@ class OneTorchThread(WorkerPlugin):
         torch.set_num_threads(1)
 
 
+# Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns (and so in every process
+# a worker starts, e.g. a notebook kernel): glibc then hands freed memory back to the system at once,
+# and torch's per-step allocations page-fault again each time. Measured: an assembly-GNN Adam step
+# 2.5x slower in such a worker than outside one (benchmarks/dask_workers.py). Our workers keep
+# glibc's default.
+_WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+@contextlib.contextmanager
+def local_client(n_workers: int | None = None):
+    """A ``distributed.Client`` on a LocalCluster of ``n_workers`` single-threaded worker processes
+    (default: the cores this process may use); cluster and workers are closed on exit, also
+    after an error or an interrupt, so no worker outlives the block (e.g. in a notebook)."""
+    if n_workers is None:
+        n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with dask.config.set(_WORKER_ENVIRON), \
+            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                         dashboard_address=":0") as cluster, Client(cluster) as client:
+        yield client
+
+
 @contextlib.contextmanager
 def _connect(client):
     """A Client: the given one (left open), one to a scheduler address, or an embedded LocalCluster."""
@@ -473,8 +495,7 @@ def _connect(client):
         with Client(client) as c:
             yield c
     elif client is None:
-        with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as c:
+        with local_client() as c:
             yield c
     else:
         raise TypeError(f"client must be None, a distributed.Client or a scheduler address, got {client!r}.")
