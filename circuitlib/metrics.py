@@ -5,6 +5,7 @@
 * :func:`bits_per_spike` — held-out Poisson log-likelihood gain over a homogeneous Poisson model
   (Yoon 2025, Eq. 19), in bits per spike;
 * :func:`linear_fit` — R^2 and slope of inferred against true weights (Allier et al. 2026);
+  :func:`r2_score` — R^2 of predicted activity; :func:`angle_error_deg` — circular decoding error;
 * :func:`ks_statistic` — the two-sample Kolmogorov-Smirnov distance of 1-D samples (e.g. the
   norms |m| of sampled loadings against the true distribution's, Kim et al. 2026);
 * heterogeneous assemblies (Allier et al. 2026): :func:`cluster_latents` and :func:`match_clusters`
@@ -200,6 +201,25 @@ def ks_statistic(a, b) -> float:
     if len(a) < 1 or len(b) < 1 or not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError(f"need two non-empty finite samples, got sizes {len(a)} and {len(b)}.")
     return float(ks_2samp(a, b).statistic)
+
+
+def r2_score(true: torch.Tensor, pred: torch.Tensor) -> float:
+    """Coefficient of determination 1 - SS_res / SS_tot of ``pred`` against ``true`` [T, N], pooled
+    over neurons, each neuron's mean over frames as the baseline."""
+    true, pred = true.double(), pred.double()
+    total = (true - true.mean(0)).pow(2).sum()
+    if total == 0:
+        raise ValueError("the true values do not vary over frames, so R^2 is undefined.")
+    return float(1 - (pred - true).pow(2).sum() / total)
+
+
+def angle_error_deg(estimate, truth) -> torch.Tensor:
+    """Absolute circular difference of angles ``estimate`` and ``truth`` (radians, broadcastable), in
+    degrees in [0, 180]: e.g. a decoded head direction against the tracked one."""
+    estimate, truth = torch.as_tensor(estimate, dtype=torch.float64), torch.as_tensor(truth, dtype=torch.float64)
+    if not (torch.isfinite(estimate).all() and torch.isfinite(truth).all()):
+        raise ValueError("angles must be finite radians.")
+    return torch.rad2deg(wrap_angle(estimate - truth).abs())
 
 
 def linear_fit(true: torch.Tensor, est: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[float, float, float]:

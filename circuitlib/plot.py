@@ -303,17 +303,25 @@ def grid_image(ax: plt.Axes, values: torch.Tensor, title: str = "", vmin: float 
 
 def flow_field(ax: plt.Axes, m: torch.Tensor, n: torch.Tensor, grid: torch.Tensor, trajectories=None,
                radius: float | None = None, title: str = "", extent: float = 2.2) -> plt.Axes:
-    """Latent flow field F(kappa) of loadings ``m, n`` [N, 2] as arrows at ``grid`` [G, 2]; optional
-    latent ``trajectories`` [B, T, 2] and a dashed circle of ``radius`` (e.g. the mean-field ring)."""
-    f = latent_field(m, n, grid.to(m)).cpu()
+    """Latent flow field F(kappa) of loadings ``m, n`` [N, 2]: :func:`latent_flow` of
+    :func:`~circuitlib.lowrank_dynamics.latent_field`."""
+    return latent_flow(ax, lambda k: latent_field(m, n, k.to(m)), grid, trajectories, radius, title, extent)
+
+
+def latent_flow(ax: plt.Axes, field, grid: torch.Tensor, trajectories=None, radius: float | None = None,
+                title: str = "", extent: float = 2.2, centre=(0.0, 0.0)) -> plt.Axes:
+    """A latent flow ``field`` (kappa [G, 2] -> dkappa/dt [G, 2]) as arrows at ``grid`` [G, 2];
+    optional latent ``trajectories`` [B, T, 2] and a dashed circle of ``radius`` about ``centre``
+    (e.g. the mean-field ring); axes span ``extent`` about the centre."""
+    f = field(grid).cpu()
     ax.quiver(grid[:, 0], grid[:, 1], f[:, 0], f[:, 1], color="0.55", angles="xy", width=0.004)
     for k in ([] if trajectories is None else trajectories.cpu()):
         ax.plot(k[:, 0], k[:, 1], lw=0.7)
     if radius is not None:
         phi = torch.linspace(0, 2 * math.pi, 200)
-        ax.plot(radius * phi.cos(), radius * phi.sin(), "k--", lw=1, label="mean-field ring")
-    ax.set(title=title, xlabel=r"$\kappa_1$", ylabel=r"$\kappa_2$", aspect="equal", xlim=(-extent, extent),
-           ylim=(-extent, extent))
+        ax.plot(centre[0] + radius * phi.cos(), centre[1] + radius * phi.sin(), "k--", lw=1, label="mean-field ring")
+    ax.set(title=title, xlabel=r"$\kappa_1$", ylabel=r"$\kappa_2$", aspect="equal",
+           xlim=(centre[0] - extent, centre[0] + extent), ylim=(centre[1] - extent, centre[1] + extent))
     return ax
 
 

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 EXECUTED = ROOT / "_build" / "ci" / "executed"  # the ci book build (make test) renders these
 CHAPTERS = all_chapters()
-NEEDS_FILE = {"07_head_direction_cells": head_direction.find}  # chapters that read a data file
+NEEDS_FILE = {"07_head_direction_cells": head_direction.find,   # chapters that read a data file
+              "12_head_direction_lowrank": head_direction.find}
 
 
 @functools.cache

@@ -26,10 +26,16 @@ def test_trials_slice_along_time():
     assert part.inputs.shape == (4, 3, 3) and part.dxdt is None
 
 
+def test_inputs_may_be_channels_every_neuron_sees():
+    rec = RateActivity(torch.zeros(10, 3), 0.1, inputs=torch.arange(10.0)[:, None])
+    assert rec.slice(2, 5).inputs.flatten().tolist() == [2.0, 3.0, 4.0]
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: RateActivity(torch.tensor([[0.0, float("nan")]]), 0.1), "NaN"),
     (lambda: RateActivity(torch.zeros(5), 0.1), "shape"),
     (lambda: RateActivity(torch.zeros(5, 2), 0.1, dxdt=torch.zeros(4, 2)), "shape of x"),
+    (lambda: RateActivity(torch.zeros(5, 2), 0.1, inputs=torch.zeros(4, 1)), "trials and frames of x"),
     (lambda: RateActivity(torch.zeros(5, 2), 0.0), "dt"),
     (lambda: RateActivity(torch.zeros(5, 2), "fast"), "dt"),
     (lambda: activity().split(1.0), "fraction"),

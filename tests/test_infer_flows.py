@@ -36,7 +36,8 @@ def test_conditional_flow_learns_a_conditional_mean_and_the_residual_is_explicit
 @pytest.mark.parametrize("call, match", [
     (lambda: ConditionalFlow(2).sample(10), "not trained"),
     (lambda: ConditionalFlow(2, device="cpu").fit(torch.zeros(10, 3)), "columns"),
-    (lambda: ConnectivityFlow(2, device="cpu").fit(torch.zeros(10, 2), torch.zeros(9, 2)), "same shape"),
+    (lambda: ConnectivityFlow(2, device="cpu").fit(torch.zeros(10, 2), torch.zeros(9, 2)), "same N"),
+    (lambda: ConnectivityFlow(2, device="cpu").sample(10), "not trained"),
     (lambda: FlowConfig(steps=0), ">= 1"),
     (lambda: GaussianConnectivity(2).sample(10), "not fitted"),
     (lambda: GaussianConnectivity(2).fit(torch.zeros(10, 3), torch.zeros(10, 3)), r"\[N, 2\]"),
@@ -58,3 +59,14 @@ def test_the_gaussian_baseline_holds_the_moments_of_the_loadings():
     assert torch.allclose(slope, 1.6 * torch.eye(2, dtype=slope.dtype), atol=0.05)
     _, noisy = fitted.sample(50_000, residual_std=1.0, seed=4)
     assert torch.allclose((noisy - n_s).std(0), torch.ones(2, dtype=n_s.dtype), atol=0.02)
+
+
+def test_right_loadings_may_be_wider_than_the_left():
+    gen = torch.Generator().manual_seed(5)
+    m = torch.randn(400, 3, generator=gen, dtype=torch.float64)
+    n = torch.cat([m[:, :2], -m[:, :2]], 1) + 0.1 * torch.randn(400, 4, generator=gen, dtype=torch.float64)
+    for sampler in (ConnectivityFlow(3, FlowConfig(hidden=32, steps=50), device="cpu"), GaussianConnectivity(3)):
+        m_s, n_s = sampler.fit(m, n).sample(100, seed=1)
+        assert m_s.shape == (100, 3) and n_s.shape == (100, 4)
+    slope = torch.linalg.lstsq(m_s, n_s).solution                 # the Gaussian's E[n | m] is the regression
+    assert torch.allclose(slope[:2, :2], torch.eye(2, dtype=slope.dtype), atol=0.3)

@@ -9,7 +9,8 @@ directly), in ``../shared/data/hd/`` next to the repository, and in the download
 
 The HD-cell criteria of App. E: tuning curves in 3 degree bins smoothed by a 14.5 degree boxcar,
 their Rayleigh vector length, and a null from circularly shifting each spike train against the
-angle (99th percentile).
+angle (99th percentile). ``smoothed_activity`` turns one stretch into smoothed rates with the
+angular head velocity as input, for rate models (chapter 12, the head-direction section).
 """
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.io import loadmat
+from scipy.ndimage import gaussian_filter1d
 
 from ..ring_geometry import wrap_angle
+from .rates import RateActivity
 from .spikes import SpikeTrain
 
 FILENAME = "dataHD.mat"
@@ -224,3 +227,20 @@ def ring_positions(preferred: torch.Tensor, n: int = 100) -> torch.Tensor:
         out[cell] = order[~taken[order]][0]
         taken[out[cell]] = True
     return out
+
+
+def smoothed_activity(stretch: SpikeTrain, sigma: float = 0.1) -> RateActivity:
+    """One stretch between tracking gaps as rates: ``x`` [T, N] the spike counts smoothed by a
+    Gaussian of sd ``sigma`` seconds, in Hz; ``inputs`` [T, 1] the angular head velocity (rad/s,
+    counter-clockwise positive), the derivative of the unwrapped angle smoothed the same way;
+    ``dt`` the bin width. Edges repeat the first and last bins (nothing is read across a gap)."""
+    if stretch.theta is None:
+        raise ValueError("the stretch carries no head angle (theta); take stretches from HDRecording.stretches.")
+    if not sigma > 0 or stretch.n_steps < 2:
+        raise ValueError(f"need sigma > 0 s and a stretch of >= 2 bins, got {sigma} and {stretch.n_steps}.")
+    width = sigma / stretch.dt
+    counts = stretch.to_dense(torch.float64).numpy()
+    rates = gaussian_filter1d(counts, width, axis=0, mode="nearest") / stretch.dt
+    angle = gaussian_filter1d(np.unwrap(stretch.theta.double().numpy()), width, mode="nearest")
+    velocity = np.gradient(angle, stretch.dt)
+    return RateActivity(torch.from_numpy(rates), stretch.dt, inputs=torch.from_numpy(velocity)[:, None])

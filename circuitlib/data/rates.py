@@ -6,8 +6,9 @@
 
 ``dt`` is in the time unit of whatever produced the data: seconds for a recording, the model's
 own unit for a simulation (the membrane time constant of a low-rank network, the unit of the
-assembly's tau). ``inputs`` is an external input with the shape of ``x``; how it enters the
-dynamics (added, or multiplying the recurrent drive) is for the model that reads it to say.
+assembly's tau). ``inputs`` is an external input, one value per frame and neuron (the shape of
+``x``) or per frame and input channel ([T, K]: e.g. a head velocity that every neuron sees); how
+it enters the dynamics (added, or gating the recurrent drive) is for the model that reads it to say.
 """
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from dataclasses import dataclass
 import torch
 
 
-def _frames(name: str, value, shape=None) -> torch.Tensor:
+def _frames(name: str, value, shape=None, channels: bool = False) -> torch.Tensor:
+    """``value`` as floating frames; with ``shape`` (that of x) it must match it, or with ``channels``
+    match it in every dimension but the last."""
     value = torch.as_tensor(value)
     if value.dim() not in (2, 3) or value.shape[-2] < 1 or value.shape[-1] < 1:
         raise ValueError(f"{name} must be [T, N] (or [B, T, N] for B trials) with T, N >= 1, "
                          f"got shape {tuple(value.shape)}.")
-    if shape is not None and value.shape != shape:
-        raise ValueError(f"{name} must have the shape of x {tuple(shape)}, got {tuple(value.shape)}; "
-                         "pass one value per frame and neuron.")
+    if shape is not None and (value.shape[:-1] != shape[:-1] if channels else value.shape != shape):
+        want = "[..., T, K] with the trials and frames of x" if channels else "the shape of x"
+        raise ValueError(f"{name} must have {want} {tuple(shape)}, got {tuple(value.shape)}; "
+                         "pass one value per frame and neuron" + (" or input channel." if channels else "."))
     if not value.is_floating_point():
         value = value.double()
     if not torch.isfinite(value).all():
@@ -34,7 +38,8 @@ def _frames(name: str, value, shape=None) -> torch.Tensor:
 @dataclass(frozen=True, eq=False)
 class RateActivity:
     """States ``x`` ``[T, N]`` (or ``[B, T, N]``: B trials on the same clock) sampled every ``dt``;
-    optional derivatives ``dxdt`` and external ``inputs``, both shaped like ``x``; ``start`` the
+    optional derivatives ``dxdt`` shaped like ``x`` and external ``inputs`` (shaped like ``x``, or
+    ``[T, K]`` / ``[B, T, K]`` for K channels every neuron sees); ``start`` the
     time of frame 0 (frames keep their times when sliced)."""
 
     x: torch.Tensor
@@ -48,7 +53,7 @@ class RateActivity:
         object.__setattr__(self, "x", x)
         for name in ("dxdt", "inputs"):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, _frames(name, getattr(self, name), x.shape))
+                object.__setattr__(self, name, _frames(name, getattr(self, name), x.shape, name == "inputs"))
         try:
             dt = float(self.dt)
         except (TypeError, ValueError):

@@ -18,6 +18,7 @@ import math
 
 import torch
 
+from .. import metrics
 from .._device import resolve_device
 from ..data.rates import RateActivity
 from .assembly_gnn import MESSAGE_PATHS, PSI_INPUTS, AssemblyGNN, rollout
@@ -25,16 +26,6 @@ from .assembly_training import Regularisation, fit_assembly_gnn, refine_least_sq
 from .base import ActivityModel
 
 PREDICT_FRAMES = 256            # frames per forward pass in predict (bounds the pairwise path's memory)
-
-
-def r2_score(true: torch.Tensor, pred: torch.Tensor) -> float:
-    """Coefficient of determination 1 - SS_res / SS_tot of ``pred`` against ``true`` [T, N], pooled
-    over neurons, each neuron's mean over frames as the baseline."""
-    true, pred = true.double(), pred.double()
-    total = (true - true.mean(0)).pow(2).sum()
-    if total == 0:
-        raise ValueError("the true values do not vary over frames, so R^2 is undefined.")
-    return float(1 - (pred - true).pow(2).sum() / total)
 
 
 class AssemblyEstimator(ActivityModel):
@@ -166,7 +157,7 @@ class AssemblyEstimator(ActivityModel):
         """R^2 of the predicted dx/dt against ``activity.dxdt`` (pooled over neurons; higher is better)."""
         self.check_fitted("score")
         _, dxdt = self._frames(activity)
-        return r2_score(dxdt.cpu(), self.predict(activity))
+        return metrics.r2_score(dxdt.cpu(), self.predict(activity))
 
     def field(self, times: torch.Tensor) -> torch.Tensor:
         """The learned Omega*(p_i, t) ``[F, N]`` (CPU) at frame ``times`` [F] (the unit of ``dt``,

@@ -134,30 +134,35 @@ class ConditionalFlow:
 
 
 class ConnectivityFlow:
-    """Flows for p(m) and p(n | m) over per-neuron loadings of a rank-R network."""
+    """Flows for p(m) and p(n | m) over per-neuron loadings of a rank-R network (``rank``: the width
+    of m). n may be wider than m, e.g. right loadings with a second, input-gated set beside them."""
 
     def __init__(self, rank: int, config: FlowConfig = FlowConfig(), seed: int = 0,
                  device: str | torch.device = "auto"):
+        self.rank, self.config, self.seed, self.device = rank, config, seed, device
         self.flow_m = ConditionalFlow(rank, 0, config, seed, device)
-        self.flow_n = ConditionalFlow(rank, rank, config, seed + 1, device)
 
     def fit(self, m, n, progress: bool = False) -> ConnectivityFlow:
-        """Train on loadings ``m``, ``n`` [N, R] (n: regression targets, e.g. a maximum-entropy fit)."""
+        """Train on loadings ``m`` [N, R] and ``n`` [N, D] (n: regression targets, e.g. a maximum-entropy fit)."""
         m, n = _as_2d("m", m), _as_2d("n", n)
-        if m.shape != n.shape:
-            raise ValueError(f"m and n must have the same shape, got {tuple(m.shape)} and {tuple(n.shape)}.")
+        if m.shape[1] != self.rank or len(n) != len(m):
+            raise ValueError(f"m must be [N, {self.rank}] and n [N, D] with the same N, got {tuple(m.shape)} "
+                             f"and {tuple(n.shape)}.")
+        self.flow_n = ConditionalFlow(n.shape[1], self.rank, self.config, self.seed + 1, self.device)
         self.flow_m.fit(m, progress=progress)
         self.flow_n.fit(n, m, progress=progress)
         return self
 
     def sample(self, n_neurons: int, residual_std: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """A new network's loadings ``(m, n)``, each ``[n_neurons, R]`` float64 on the CPU.
+        """A new network's loadings ``(m, n)``, ``[n_neurons, R]`` and ``[n_neurons, D]`` float64 on the CPU.
 
         ``n = n_flow(m) + residual_std * eps``, eps ~ N(0, I) independent of m: the isotropic
         (maximum-entropy) fill of the part of n that the dynamics do not constrain.
         """
         if not residual_std >= 0:
             raise ValueError(f"residual_std must be >= 0, got {residual_std}.")
+        if not hasattr(self, "flow_n"):
+            raise NotFittedError("the flows are not trained yet: call .fit(m, n) before .sample.")
         m = self.flow_m.sample(n_neurons, seed=seed)
         n = self.flow_n.sample(c=m, seed=seed + 1)
         gen = torch.Generator(device=n.device).manual_seed(seed + 2)
@@ -168,8 +173,9 @@ class ConnectivityFlow:
 class GaussianConnectivity:
     """One Gaussian over the per-neuron loadings ``(m_i, n_i)``: their sample mean and covariance.
 
-    The flows' baseline (same ``fit`` / ``sample``): its E[n | m] is the linear regression of n on
-    m, and its p(m) has Gaussian tails and one mode. After :meth:`fit`: ``mean`` [2R], ``cov`` [2R, 2R].
+    The flows' baseline (same ``fit`` / ``sample``; ``rank`` the width R of m, n [N, D]): its E[n | m]
+    is the linear regression of n on m, and its p(m) has Gaussian tails and one mode. After
+    :meth:`fit`: ``mean`` [R + D], ``cov`` [R + D, R + D].
     """
 
     def __init__(self, rank: int):
@@ -178,24 +184,25 @@ class GaussianConnectivity:
         self.rank = rank
 
     def fit(self, m, n) -> GaussianConnectivity:
-        """Moments of loadings ``m``, ``n`` [N, R] (float64)."""
+        """Moments of loadings ``m`` [N, R] and ``n`` [N, D] (float64)."""
         m, n = _as_2d("m", m).double(), _as_2d("n", n).double()
-        if m.shape != n.shape or m.shape[1] != self.rank or len(m) <= 2 * self.rank:
-            raise ValueError(f"m and n must both be [N, {self.rank}] with N > {2 * self.rank}, got "
+        if m.shape[1] != self.rank or len(n) != len(m) or len(m) <= self.rank + n.shape[1]:
+            raise ValueError(f"m must be [N, {self.rank}] and n [N, D] with N > {self.rank} + D, got "
                              f"{tuple(m.shape)} and {tuple(n.shape)}.")
         mn = torch.cat([m, n], 1).cpu()
         self.mean, self.cov = mn.mean(0), torch.cov(mn.T)
         return self
 
     def sample(self, n_neurons: int, residual_std: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """A new network's loadings ``(m, n)``, each ``[n_neurons, R]`` float64 on the CPU; ``residual_std``
-        adds isotropic noise to n, as in :meth:`ConnectivityFlow.sample`."""
+        """A new network's loadings ``(m, n)``, ``[n_neurons, R]`` and ``[n_neurons, D]`` float64 on the CPU;
+        ``residual_std`` adds isotropic noise to n, as in :meth:`ConnectivityFlow.sample`."""
         if not hasattr(self, "mean"):
             raise NotFittedError("the Gaussian is not fitted yet: call .fit(m, n) before .sample.")
         if n_neurons < 1 or not residual_std >= 0:
             raise ValueError(f"need n_neurons >= 1 and residual_std >= 0, got {n_neurons} and {residual_std}.")
         gen = torch.Generator().manual_seed(seed)
-        z = torch.randn(n_neurons, 2 * self.rank, generator=gen, dtype=torch.float64)
-        mn = self.mean + z @ torch.linalg.cholesky(self.cov).T
-        noise = residual_std * torch.randn(n_neurons, self.rank, generator=gen, dtype=torch.float64)
+        z = torch.randn(n_neurons, len(self.mean), generator=gen, dtype=torch.float64)
+        evals, evecs = torch.linalg.eigh(self.cov)                 # a degenerate covariance (e.g. a constant
+        mn = self.mean + z @ (evecs * evals.clamp(min=0).sqrt()).T  # column) is sampled exactly as well
+        noise = residual_std * torch.randn(n_neurons, len(self.mean) - self.rank, generator=gen, dtype=torch.float64)
         return mn[:, : self.rank].contiguous(), mn[:, self.rank:] + noise
