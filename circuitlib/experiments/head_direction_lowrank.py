@@ -173,15 +173,15 @@ def field_error(reference: GatedLowRank, other: GatedLowRank, kappa: torch.Tenso
 
 def sampled_network_check(network: GatedLowRank, n_neurons: int, grid: torch.Tensor, inputs, kappa0: torch.Tensor,
                           duration: float, centre: torch.Tensor | None = None, config: FlowConfig | None = None,
-                          seed: int = 0) -> dict:
+                          seed: int = 0, device: str | torch.device = "auto") -> dict:
     """Train a flow and one Gaussian on the per-neuron parameters of ``network`` (``[m, b]`` and, given
     them, ``[n, n_gate]``), sample a network of ``n_neurons`` from each, and score it against the
     fitted network: ``field_error`` on ``grid`` [G, 2] under ``inputs`` (rad/s), and the ring
     summary (about ``centre``) of where trajectories from ``kappa0`` end after ``duration`` time
-    constants (u = 0).
+    constants (u = 0); the flow trains on ``device``.
     Returns name -> (scores, sampled GatedLowRank); "fitted" is the network itself."""
     m_bias, n_both = network.rows()
-    samplers = {"flow": ConnectivityFlow(m_bias.shape[1], config or FlowConfig(), seed=seed, device="cpu"),
+    samplers = {"flow": ConnectivityFlow(m_bias.shape[1], config or FlowConfig(), seed=seed, device=device),
                 "gaussian": GaussianConnectivity(m_bias.shape[1])}
     out = {"fitted": (ring_summary(settle(network, kappa0, duration)[:, -1], centre), network)}
     for name, sampler in samplers.items():
