@@ -63,7 +63,8 @@ def test_sampled_networks_are_scored_against_the_fitted_one():
     net = planted()
     kappa0 = torch.randn(8, 2, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     grid = torch.cartesian_prod(*[torch.linspace(-1, 1, 5, dtype=torch.float64)] * 2)
-    out = hl.sampled_network_check(net, 200, grid, (0.0, 1.0), kappa0, 5.0, hl.FlowConfig(hidden=16, steps=20))
+    out = hl.sampled_network_check(net, 200, grid, (0.0, 1.0), kappa0, 5.0, config=hl.FlowConfig(hidden=16, steps=20),
+                                   device="cpu")
     assert set(out) == {"fitted", "flow", "gaussian"}
     assert out["gaussian"][1].m.shape == (200, 2) and 0 <= out["gaussian"][0]["field_error"] < 1
     assert hl.field_error(net, net, grid, (0.0, 1.0)) == 0.0
