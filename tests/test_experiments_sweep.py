@@ -289,12 +289,8 @@ def test_the_local_client_ends_its_workers_on_exit():
             os.kill(pid, 0)
 
 
-def test_local_workers_start_without_dasks_malloc_trim_threshold():
-    # in a fresh interpreter: a default LocalCluster elsewhere in this test session leaves the
-    # variable in os.environ, and every process started after it would inherit it
-    code = ("from circuitlib.experiments.sweep import local_client\n"
-            "if __name__ == '__main__':\n"
-            "    with local_client(1) as c:\n"
-            "        print(*c.run(lambda: open('/proc/self/environ', 'rb').read().count(b'MALLOC_TRIM')).values())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["0"]
+def test_local_workers_start_without_dasks_malloc_trim_threshold(monkeypatch):
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")      # as a default LocalCluster leaves it behind
+    with sweep.local_client(1) as client:
+        counts = client.run(lambda: open("/proc/self/environ", "rb").read().count(b"MALLOC_TRIM"))
+    assert list(counts.values()) == [0] and os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"

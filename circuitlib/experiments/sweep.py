@@ -466,24 +466,31 @@ class OneTorchThread(WorkerPlugin):
 
 
 # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns (and so in every process
-# a worker starts, e.g. a notebook kernel): glibc then hands freed memory back to the system at once,
-# and torch's per-step allocations page-fault again each time. Measured: an assembly-GNN Adam step
-# 2.5x slower in such a worker than outside one (benchmarks/dask_workers.py). Our workers keep
-# glibc's default.
-_WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# a worker starts, e.g. a notebook kernel), and leaves it in the spawning process's os.environ too: glibc
+# then hands freed memory back to the system at once, and torch's per-step allocations page-fault again
+# each time. Measured: an assembly-GNN Adam step 2.5x slower in such a worker than outside one
+# (benchmarks/dask_workers.py). Our workers start without the variable: glibc's default.
+_MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+_WORKER_ENVIRON = {f"distributed.nanny.pre-spawn-environ.{_MALLOC_TRIM}": None}
 
 
 @contextlib.contextmanager
 def local_client(n_workers: int | None = None):
     """A ``distributed.Client`` on a LocalCluster of ``n_workers`` single-threaded worker processes
-    (default: the cores this process may use); cluster and workers are closed on exit, also
-    after an error or an interrupt, so no worker outlives the block (e.g. in a notebook)."""
+    (default: the cores this process may use), started without MALLOC_TRIM_THRESHOLD_ (see above);
+    cluster and workers are closed on exit, also after an error or an interrupt, so no worker
+    outlives the block (e.g. in a notebook)."""
     if n_workers is None:
         n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    with dask.config.set(_WORKER_ENVIRON), \
-            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                         dashboard_address=":0") as cluster, Client(cluster) as client:
-        yield client
+    inherited = os.environ.pop(_MALLOC_TRIM, None)          # e.g. left by an earlier default LocalCluster
+    try:
+        with dask.config.set(_WORKER_ENVIRON), \
+                LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                             dashboard_address=":0") as cluster, Client(cluster) as client:
+            yield client
+    finally:
+        if inherited is not None:
+            os.environ[_MALLOC_TRIM] = inherited
 
 
 @contextlib.contextmanager
