@@ -25,7 +25,7 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import silhouette_score
 
 from ._validate import square_matrix
-from .ring_geometry import check_positions, mean_profile, ring_offsets, wrap_angle
+from .ring_geometry import check_positions, lattice_shape, mean_profile, ring_offsets, wrap_angle
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _weighted_median(values: torch.Tensor, weights: torch.Tensor) -> torch.Tenso
 
 
 def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.Tensor | None = None,
-                    scale: str = "l1") -> InferenceError:
+                    scale: str = "l1", torus: tuple[int, int] | None = None) -> InferenceError:
     """Normalised inference error Delta = ||W - alpha E||_F / ||W||_F over off-diagonal pairs.
 
     true_w: ``[M, M]`` true weights on a ring of M positions. est_w: ``[N, N]`` inferred weights
@@ -62,6 +62,8 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     ring offset ``(pos_j - pos_i) mod M``; the mean aligned inferred profile is matched to the mean
     aligned true profile by one global scale alpha (``scale="l1"``: least absolute deviation, the
     paper's choice; ``"lsq"``: least squares), which then scales the whole matrix.
+    ``torus=(L1, L2)``: the M = L1 L2 positions form a torus instead (row-major, see
+    :mod:`circuitlib.ring_geometry`), and entries are aligned by their 2-D offset on it.
     """
     true_w = square_matrix("true_w", true_w)
     est_w = square_matrix("est_w", est_w).to(true_w.device)
@@ -70,17 +72,18 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     if positions is None and est_w.shape != true_w.shape:
         raise ValueError(f"est_w is {tuple(est_w.shape)} but true_w is {tuple(true_w.shape)}; pass positions "
                          "(ring index of each inferred neuron) to compare a subset.")
-    positions, m = check_positions(positions, est_w.shape[0], true_w.shape[0], true_w.device)
+    lattice = _lattice(true_w, torus)
+    positions, m = check_positions(positions, est_w.shape[0], lattice, true_w.device)
     t = true_w[positions][:, positions].double()
-    k = ring_offsets(positions, m)
+    k = ring_offsets(positions, lattice)
     off_diag = k != 0
     tv, ev, k = t[off_diag], est_w.double()[off_diag], k[off_diag]
     norm = tv.norm()
     if norm == 0:
         raise ValueError("true_w is zero on the compared off-diagonal entries; Delta is undefined.")
     # mean aligned profiles over ring offsets [M]; offsets no observed pair spans stay out of the fit
-    t_mean, counts = mean_profile(t, positions, m)
-    e_mean, _ = mean_profile(est_w, positions, m)
+    t_mean, counts = mean_profile(t, positions, lattice)
+    e_mean, _ = mean_profile(est_w, positions, lattice)
     seen = counts > 0
     t_prof, e_prof = t_mean[seen], e_mean[seen]
 
@@ -99,21 +102,33 @@ def inference_error(true_w: torch.Tensor, est_w: torch.Tensor, positions: torch.
     )
 
 
-def profile_correlation(true_w: torch.Tensor, est_w: torch.Tensor, positions=None) -> float:
+def _lattice(true_w: torch.Tensor, torus):
+    """The lattice of ``true_w`` ``[M, M]``: a ring of M, or the torus ``torus`` (whose size must be M)."""
+    if torus is None:
+        return true_w.shape[0]
+    shape = lattice_shape(torus)
+    if shape[0] * shape[1] != true_w.shape[0]:
+        raise ValueError(f"true_w is {tuple(true_w.shape)} but the torus {shape} has {shape[0] * shape[1]} positions.")
+    return shape
+
+
+def profile_correlation(true_w: torch.Tensor, est_w: torch.Tensor, positions=None,
+                        torus: tuple[int, int] | None = None) -> float:
     """Pearson correlation of the mean ring-aligned profiles of ``true_w`` ``[M, M]`` and ``est_w``
     ``[N, N]`` (``positions`` ``[N]``: ring index of each inferred neuron, default the whole ring).
 
     Only pairs of observed neurons enter, each aligned by its ring offset; offset 0 and offsets no
     observed pair spans are left out. Unlike Delta it ignores scale and offset: +1 is the right
-    shape, -1 the mirror image.
+    shape, -1 the mirror image. ``torus=(L1, L2)``: as in :func:`inference_error`.
     """
     true_w, est_w = square_matrix("true_w", true_w), square_matrix("est_w", est_w)
     if positions is None and true_w.shape != est_w.shape:
         raise ValueError(f"true_w {tuple(true_w.shape)} and est_w {tuple(est_w.shape)} must have the same shape, "
                          "or pass positions (ring index of each inferred neuron).")
-    positions, m = check_positions(positions, est_w.shape[0], true_w.shape[0])
+    lattice = _lattice(true_w, torus)
+    positions, _ = check_positions(positions, est_w.shape[0], lattice)
     sub = true_w.detach().double().cpu()[positions][:, positions]
-    (t_prof, counts), (e_prof, _) = (mean_profile(w.detach().cpu(), positions, m) for w in (sub, est_w))
+    (t_prof, counts), (e_prof, _) = (mean_profile(w.detach().cpu(), positions, lattice) for w in (sub, est_w))
     seen = counts > 0
     return float(torch.corrcoef(torch.stack([t_prof[seen], e_prof[seen]]))[0, 1])
 

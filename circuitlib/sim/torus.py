@@ -1,0 +1,152 @@
+"""Grid-cell torus: a two-dimensional continuous attractor of spiking neurons (after Burak & Fiete
+2009), the step beyond the ring that Yoon 2025 names.
+
+Neurons tile an L1 x L2 sheet with periodic boundaries; neuron ``p = row * L2 + col`` (see
+:mod:`circuitlib.ring_geometry`). Connectivity is the ring's Mexican hat in toroidal distance d:
+
+    W[i, j] = amplitude * (exp(-d_ij^2 / 2 sigma1^2) - a exp(-d_ij^2 / 2 sigma2^2)),   a > 1
+
+purely inhibitory with a negative diagonal, like the ring's. For sigma1 close to sigma2 = sigma the
+least inhibited Fourier mode of this 2-D kernel has wavenumber ``2 / sigma``, i.e. a wavelength of
+``pi sigma`` neurons (on the ring, ``2 pi sigma / sqrt 3``); three such plane waves at 60 degrees
+give the triangular (hexagonal) lattice of bumps. The dynamics, both spike models and both
+backends are those of :mod:`circuitlib.sim.ring` with this W. Besides the generator, the module
+measures the pattern: its spatial power spectrum, the number of bumps, the 2-D autocorrelation.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .._validate import square_matrix
+from ..data.spikes import SpikeTrain
+from ..ring_geometry import lattice_shape, signed_offsets, torus_distance
+from . import ring
+
+
+def _sheet(shape) -> tuple[int, int]:
+    if not isinstance(shape, (tuple, list)):
+        raise ValueError(f"shape is the sheet's (rows, columns), e.g. (16, 16); got {shape!r}.")
+    l1, l2 = lattice_shape(tuple(shape))
+    if min(l1, l2) < 4:
+        raise ValueError(f"a sheet needs at least 4 x 4 neurons to hold a bump, got {l1} x {l2}.")
+    return l1, l2
+
+
+def mexican_hat(shape=(16, 16), sigma1: float = 2.49, sigma2: float = 2.5, a: float = 1.0005,
+                amplitude: float = 1.5) -> torch.Tensor:
+    """The torus kernel of the module docstring, ``[L1 L2, L1 L2]`` float64 (row = receiver).
+
+    Defaults: bumps about ``pi * 2.5 = 7.9`` neurons apart (4 on a 16 x 16 sheet, 9 on 24 x 24),
+    diagonal -7.5e-4 and minimum -4.7e-3 (at d = 3.6), the scale of the ring's Table-4 profile, so the ring's
+    constants (r, b, threshold) hold the pattern at 5-30 Hz mean rate (measured in chapter 14).
+    """
+    if not (sigma1 > 0 and sigma2 > 0 and a > 0 and amplitude > 0):
+        raise ValueError(f"sigma1, sigma2, a and amplitude must be positive, got {sigma1}, {sigma2}, {a}, {amplitude}.")
+    d2 = torus_distance(_sheet(shape)) ** 2
+    return amplitude * (torch.exp(-d2 / (2 * sigma1**2)) - a * torch.exp(-d2 / (2 * sigma2**2)))
+
+
+def simulate(model: str = "threshold", duration: float = 1.0, shape=(16, 16), seed: int | Sequence[int] = 0,
+             device: str | torch.device = "auto", *, weights: torch.Tensor | None = None, burn_in: float = 0.5,
+             r: float | Sequence[float] = 0.025, backend: str = "auto", progress: bool = False,
+             **params) -> SpikeTrain | list[SpikeTrain]:
+    """Simulate the torus network; spikes of its ``L1 L2`` neurons after ``burn_in`` seconds.
+
+    shape: (L1, L2) sheet; ``weights`` ``[L1 L2, L1 L2]`` (default :func:`mexican_hat` of that
+    shape). Everything else as :func:`circuitlib.sim.ring.simulate` (model "threshold" or "lnp",
+    seeds and r broadcast to batched replicas, backend "events" / "dense" / "auto", the
+    :class:`~circuitlib.sim.ring.RingParams` constants as keywords).
+    """
+    if "theta" in params:
+        raise ValueError("the torus takes no angle drive theta (a ring rotation); simulate it without.")
+    l1, l2 = _sheet(shape)
+    w = mexican_hat((l1, l2)) if weights is None else square_matrix("weights", weights)
+    if w.shape[0] != l1 * l2:
+        raise ValueError(f"weights are {tuple(w.shape)} but a {l1} x {l2} sheet has {l1 * l2} neurons.")
+    return ring.simulate(model, duration, l1 * l2, seed, device, weights=w, burn_in=burn_in, r=r,
+                         backend=backend, progress=progress, **params)
+
+
+def power_spectrum(train: SpikeTrain, shape, window: float = 0.05) -> torch.Tensor:
+    """Mean spatial power ``|FFT2|^2`` of the sheet's spike-count images in windows of ``window``
+    seconds, each with its mean removed: float64 ``[L1, L2]`` indexed by frequency (cycles per
+    sheet, modulo L). A power spectrum ignores where the pattern is, so a drifting lattice adds up.
+    """
+    l1, l2 = _sheet(shape)
+    if train.n_neurons != l1 * l2:
+        raise ValueError(f"the train has {train.n_neurons} neurons but a {l1} x {l2} sheet has {l1 * l2}.")
+    steps = round(window / train.dt)
+    n_win = train.n_steps // max(steps, 1)
+    if steps < 1 or n_win < 1:
+        raise ValueError(f"window={window} s must hold at least one step (dt={train.dt} s) and fit in the "
+                         f"train's {train.duration} s.")
+    images = torch.zeros(n_win, l1 * l2, dtype=torch.float64)
+    keep = train.times < n_win * steps
+    images.index_put_((train.times[keep].cpu() // steps, train.neurons[keep].cpu()),
+                      train.counts[keep].cpu().double(), accumulate=True)
+    images = images.view(n_win, l1, l2)
+    images = images - images.mean((1, 2), keepdim=True)
+    return torch.fft.fft2(images).abs().pow(2).mean(0)
+
+
+def lattice_modes(spectrum: torch.Tensor) -> torch.Tensor:
+    """The two strongest non-collinear spatial frequencies of a spectrum ``[L1, L2]`` (from
+    :func:`power_spectrum`) as signed integer vectors (cycles per sheet): int64 ``[2, 2]``."""
+    l1, l2 = spectrum.shape
+    freqs = torch.stack(torch.meshgrid(signed_offsets(l1), signed_offsets(l2), indexing="ij"), -1).reshape(-1, 2)
+    power = spectrum[freqs[:, 0] % l1, freqs[:, 1] % l2].clone()
+    power[(freqs == 0).all(1)] = -1.0
+    order = torch.argsort(power, descending=True)
+    first = freqs[order[0]]
+    for k in order[1:]:
+        if first[0] * freqs[k, 1] - first[1] * freqs[k, 0] != 0:
+            return torch.stack([first, freqs[k]])
+    raise ValueError("the spectrum has no two non-collinear modes; is the sheet active at all?")
+
+
+def bump_count(train: SpikeTrain, shape, window: float = 0.05) -> int:
+    """Bumps on the sheet: the area of the pattern's unit cell in reciprocal space, ``|det|`` of
+    :func:`lattice_modes` (the number of lattice points a periodic pattern puts on the torus)."""
+    modes = lattice_modes(power_spectrum(train, shape, window))
+    return int(abs(modes[0, 0] * modes[1, 1] - modes[0, 1] * modes[1, 0]))
+
+
+def autocorrelation(train: SpikeTrain, shape, window: float = 0.05) -> torch.Tensor:
+    """Mean 2-D spatial autocorrelation of the windowed spike-count images, normalised to 1 at zero
+    shift: float64 ``[L1, L2]`` with zero shift at pixel ``(L1 // 2, L2 // 2)``."""
+    l1, l2 = _sheet(shape)
+    acorr = torch.fft.ifft2(power_spectrum(train, shape, window)).real
+    return torch.roll(acorr / acorr[0, 0], (l1 // 2, l2 // 2), (0, 1))
+
+
+def autocorrelation_peaks(acorr: torch.Tensor) -> torch.Tensor:
+    """Shifts of the positive local maxima (8 neighbours, periodic) of a centred autocorrelation
+    ``[L1, L2]``, zero shift left out, nearest first: float64 ``[K, 2]`` (rows, columns)."""
+    l1, l2 = acorr.shape
+    neighbours = torch.stack([torch.roll(acorr, (u, v), (0, 1)) for u in (-1, 0, 1) for v in (-1, 0, 1) if u or v])
+    peak = (acorr > neighbours.max(0).values) & (acorr > 0)
+    peak[l1 // 2, l2 // 2] = False
+    shifts = torch.nonzero(peak).double() - torch.tensor([l1 // 2, l2 // 2], dtype=torch.float64)
+    return shifts[torch.argsort(shifts.norm(dim=1), stable=True)]
+
+
+def nearest_peak_count(acorr: torch.Tensor, tolerance: float = 0.2) -> int:
+    """Autocorrelation peaks within ``1 + tolerance`` of the nearest one's distance: 6 for a
+    triangular lattice, 4 for a square one (:func:`autocorrelation_peaks`)."""
+    shifts = autocorrelation_peaks(acorr)
+    if len(shifts) == 0:
+        return 0
+    dist = shifts.norm(dim=1)
+    return int((dist <= (1 + tolerance) * dist[0]).sum())
+
+
+def peak_angles(acorr: torch.Tensor, tolerance: float = 0.2) -> torch.Tensor:
+    """Directions (degrees, in ``[0, 360)``) of the nearest autocorrelation peaks, sorted; 60 degrees
+    apart for a triangular lattice. float64 ``[K]``."""
+    shifts = autocorrelation_peaks(acorr)
+    dist = shifts.norm(dim=1)
+    near = shifts[dist <= (1 + tolerance) * dist[0]]
+    return torch.sort(torch.rad2deg(torch.atan2(near[:, 0], near[:, 1])) % 360).values
+
