@@ -27,6 +27,7 @@ from circuitlib.infer import (
     ConnectivityEstimator,
     Correlation,
     CouplingGLM,
+    GatedLowRankRNN,
     LinearRate,
     MaxEntFit,
     NotFittedError,
@@ -118,6 +119,22 @@ def with_nan(make):
     return build
 
 
+def gated_recording(n: int = N, nan: bool = False) -> list[RateActivity]:
+    """Two stretches of a noisy rank-2 ring with a slow input channel (what GatedLowRankRNN reads)."""
+    rec = lowrank_recording(n)
+    x = rec.x[:2] + 0.05 * torch.randn(rec.x[:2].shape, generator=torch.Generator().manual_seed(2), dtype=rec.x.dtype)
+    if nan:
+        x[0, 3, 2] = float("nan")
+    u = torch.sin(torch.arange(x.shape[1], dtype=x.dtype) / 3)[:, None]
+    return [RateActivity(trial, rec.dt, inputs=u) for trial in x]
+
+
+def gated_trials() -> RateActivity:
+    """The same activity as trials [B, T, N] in one RateActivity: refused (stretches are [T, N] each)."""
+    rec = lowrank_recording()
+    return RateActivity(rec.x, rec.dt, inputs=torch.zeros(*rec.x.shape[:2], 1))
+
+
 ASSEMBLY = dict(n_steps=5, hidden=8, batch_size=4, log_every=5, device="cpu")
 RATE_DATA = dict(data=assembly_recording, nan_data=with_nan(assembly_recording), misshaped_data=assembly_trials)
 LOWRANK_DATA = dict(data=lowrank_recording, nan_data=with_nan(lowrank_recording),
@@ -129,6 +146,9 @@ RATE_METHODS: dict[str, Config] = {
     "linear_rate": Config(LinearRate, dict(device="cpu"), bad=dict(ridge=-1.0), **RATE_DATA),
     "lowrank_standard": Config(StandardFit, dict(steps=20), bad=dict(lr=3.0), **LOWRANK_DATA),
     "lowrank_maxent": Config(MaxEntFit, dict(), bad=dict(ridge=-1.0), **LOWRANK_DATA),
+    "lowrank_gated": Config(GatedLowRankRNN, dict(tau=0.5), bad=dict(tau=0.0), data=gated_recording,
+                            nan_data=lambda: gated_recording(nan=True),
+                            misshaped_data=gated_trials),
 }
 
 REGISTRY = {**SPIKE_TRAIN_METHODS, **RATE_METHODS}

@@ -15,7 +15,7 @@ _MODULE_OF = {
     "WindowGNN": "window_gnn_training", "WindowGNNNet": "window_gnn",
     "interpolate_ring_matrix": "ring_gnn", "Correlation": "correlation", "SeqNMF": "seqnmf", "TCA": "tca", "CCG": "ccg",
     "AssemblyGNN": "assembly_gnn", "AssemblyEstimator": "assembly", "LinearRate": "linear_rate",
-    "StandardFit": "lowrank", "MaxEntFit": "lowrank", "JointFit": "lowrank",
+    "StandardFit": "lowrank", "MaxEntFit": "lowrank", "JointFit": "lowrank", "GatedLowRankRNN": "lowrank_rnn",
     "ConvergenceWarning": "glm", "PenaltyGridWarning": "glm",
     "ConditionalFlow": "flows", "ConnectivityFlow": "flows", "FlowConfig": "flows",
     "GaussianConnectivity": "flows",

@@ -33,8 +33,9 @@ def _stretches(data) -> list[RateActivity]:
         raise ValueError("give a RateActivity or a list of them (one per stretch between recording gaps).")
     for s in items:
         if s.x.dim() != 2 or s.inputs is None or s.inputs.shape[-1] != 1:
-            raise ValueError("each stretch must be x [T, N] with inputs [T, 1], the gating input u "
-                             "(e.g. from circuitlib.data.head_direction.smoothed_activity).")
+            raise ValueError(f"each stretch must have the shape x [T, N] with inputs [T, 1], the gating input u "
+                             f"(e.g. from circuitlib.data.head_direction.smoothed_activity); got x "
+                             f"{tuple(s.x.shape)} and inputs {None if s.inputs is None else tuple(s.inputs.shape)}.")
         if s.dt != items[0].dt or s.n_neurons != items[0].n_neurons:
             raise ValueError("all stretches must share dt and the neurons.")
     return items
@@ -116,16 +117,23 @@ class GatedLowRankRNN(ActivityModel):
             out.append(self.network.step(out[-1], u[:, k], dt / self.tau))
         return torch.stack(out, 1)
 
-    def predict(self, data) -> list[torch.Tensor]:
-        """Per stretch, the predicted states z of bins 1..T-1 [T - 1, N], each from the recorded bin before."""
-        self.check_fitted("predict")
-        return [self.rollout(s.x[:-1], s.inputs[:-1], s.dt)[:, 1] for s in _stretches(data)]
+    def _held_out(self, data, what: str) -> list[RateActivity]:
+        self.check_fitted(what)
+        stretches = _stretches(data)
+        if stretches[0].n_neurons != len(self.mean):
+            raise ValueError(f"the model was fitted to {len(self.mean)} neurons; the data have "
+                             f"{stretches[0].n_neurons}.")
+        return stretches
+
+    def predict(self, data) -> torch.Tensor:
+        """Predicted states z [S, N] of every bin after the first of each stretch, each from the recorded
+        bin before it (stretches in order)."""
+        return torch.cat([self.rollout(s.x[:-1], s.inputs[:-1], s.dt)[:, 1] for s in self._held_out(data, "predict")])
 
     def score(self, data) -> float:
         """R^2 of the predicted one-bin changes of the latent kappa, pooled over the stretches of ``data``."""
-        stretches = _stretches(data)
+        stretches = self._held_out(data, "score")
         latent = self.network.latent
+        before = torch.cat([self.standardise(s.x[:-1]) for s in stretches])
         true = torch.cat([latent(self.standardise(s.x)).diff(dim=0) for s in stretches])
-        pred = torch.cat([latent(p) - latent(self.standardise(s.x[:-1]))
-                          for p, s in zip(self.predict(stretches), stretches)])
-        return metrics.r2_score(true, pred)
+        return metrics.r2_score(true, latent(self.predict(stretches)) - latent(before))
