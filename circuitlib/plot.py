@@ -10,7 +10,7 @@ from . import metrics
 from .data import stats
 from .data.spikes import SpikeTrain
 from .lowrank_dynamics import latent_field
-from .ring_geometry import aligned_rows, signed_offsets
+from .ring_geometry import aligned_rows, centred_image, mean_profile, signed_offsets
 
 
 def raster(ax: plt.Axes, train: SpikeTrain, start: float = 0.0, stop: float | None = None,
@@ -63,6 +63,33 @@ def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: st
     ax.fill_between(offsets[keep], mean - sd, mean + sd, color=line.get_color(), alpha=0.25, lw=0)
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set(xlabel="ring offset j - i (neurons)", ylabel="weight")
+    return ax
+
+
+def torus_profile(ax: plt.Axes, w: torch.Tensor, shape, scale: float = 1.0, title: str = "",
+                  lim: float | None = None) -> plt.Axes:
+    """Mean of ``scale * w`` ``[L1 L2, L1 L2]`` over off-diagonal pairs at each 2-D offset on the
+    torus ``shape``, as an image centred on offset (0, 0) (left blank: the diagonal); colour
+    scale symmetric about zero up to ``lim`` (default the image's largest magnitude)."""
+    profile, _ = mean_profile(scale * w.detach().double().cpu(), None, tuple(shape))
+    image = centred_image(profile, shape)
+    l1, l2 = image.shape
+    image[l1 // 2, l2 // 2] = math.nan
+    lim = float(image.nan_to_num().abs().max()) if lim is None else lim
+    rows, cols = signed_offsets(l1), signed_offsets(l2)
+    ax.imshow(image, cmap="RdBu_r", vmin=-lim, vmax=lim, origin="lower",
+              extent=(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5))
+    ax.set(title=title, xlabel="column offset", ylabel="row offset")
+    return ax
+
+
+def sheet_activity(ax: plt.Axes, train: SpikeTrain, shape, start: float = 0.0, window: float = 0.05,
+                   title: str = "") -> plt.Axes:
+    """Spike counts of every neuron of a sheet ``shape`` (L1, L2) in ``[start, start + window)`` s, as an image."""
+    l1, l2 = shape
+    counts = train.slice(round(start / train.dt), round((start + window) / train.dt)).to_dense().sum(0)
+    ax.imshow(counts.cpu().view(l1, l2), cmap="magma", origin="lower")
+    ax.set(title=title, xlabel="column", ylabel="row", xticks=[], yticks=[])
     return ax
 
 

@@ -1,14 +1,13 @@
 """The time-parallel ring GNN: windows, messages, the monotone link, the structure parts, fitting."""
-import math
 
 import pytest
 import torch
 
 from circuitlib import metrics
 from circuitlib.data.spikes import SpikeTrain
-from circuitlib.infer.window_gnn import Messages, Predictor, Structure, WindowGNNNet, causal_filter
+from circuitlib.infer.window_gnn import Messages, Predictor, Structure, WindowGNNNet, causal_filter, node_geometry
 from circuitlib.infer.window_gnn_training import WindowGNN
-from circuitlib.ring_geometry import aligned_rows
+from circuitlib.ring_geometry import aligned_rows, ring_distance, torus_distance
 from circuitlib.sim import ring
 
 SMALL = dict(steps=4, batch_bins=64, chunk_bins=32, channels=4, embed_dim=4, hidden=8, eval_every=2, progress=False,
@@ -83,17 +82,43 @@ def test_messages_equal_their_sum_over_senders(kind):
 
 def test_structure_is_symmetric_without_self_coupling_and_distance_alone_is_circulant():
     n = 10
-    angles = 2 * math.pi * torch.arange(n) / n
-    s = Structure(torch.eye(n), angles, width=3, stride=1, structure_length=30)
+    _, angles, distance = node_geometry(n, torch.arange(n))
+    assert torch.allclose(distance * 5, ring_distance(n).float())                  # in units of half the ring
+    s = Structure(torch.eye(n), angles, distance, width=3, stride=1, structure_length=30)
     w = s(counts(30, n).T)
     assert torch.allclose(w, w.T) and (w.diagonal() == 0).all()
-    d = Structure(torch.eye(n), angles, 3, 1, 30, embed_dim=0, ring_distance=True)(counts(30, n).T)
+    d = Structure(torch.eye(n), angles, distance, 3, 1, 30, embed_dim=0, ring_distance=True)(counts(30, n).T)
     rows = aligned_rows(d, diagonal=True)                      # one profile around the ring (float32 rounding)
     assert torch.allclose(rows, rows[:1].expand_as(rows), atol=1e-6)
-    r = Structure(torch.eye(n), angles, 3, 1, 30, residual=True)
+    r = Structure(torch.eye(n), angles, distance, 3, 1, 30, residual=True)
     assert (r.residual == 0).all()
     with pytest.raises(ValueError, match="nothing to depend on"):
-        Structure(torch.eye(n), angles, 3, 1, 30, embed_dim=0)
+        Structure(torch.eye(n), angles, distance, 3, 1, 30, embed_dim=0)
+
+
+def test_on_a_torus_distance_and_position_are_two_dimensional_and_shared_over_the_sheet():
+    shape = (4, 6)
+    interp, angles, distance = node_geometry(24, torch.arange(24), ring_size=shape)
+    assert angles.shape == (24, 2) and torch.equal(interp, torch.eye(24))
+    assert torch.allclose(distance * torus_distance(shape).max(), torus_distance(shape).float())
+    w = Structure(interp, angles, distance, 3, 1, 30, embed_dim=0, ring_distance=True)(counts(30, 24).T)
+    rows = aligned_rows(w, ring_size=shape, diagonal=True)          # the same 2-D profile around every neuron
+    assert torch.allclose(rows, rows[:1].expand_as(rows), atol=1e-5)
+    prior = Structure(interp, angles, distance, 3, 1, 30, ring_position=2, ring_distance=True)
+    assert prior.ring_pairs.shape == (24, 24, 2 * 2 * 2 * 2 + 1)    # cos, sin x 2 axes x 2 harmonics, both ends; d
+
+
+def test_hidden_nodes_on_a_torus_take_inverse_distance_weights_of_their_nearest_observed():
+    shape = (5, 5)
+    observed = torch.tensor([0, 2, 10, 12])                      # (0,0) (0,2) (2,0) (2,2); node 6 = (1,1) is hidden
+    interp, _, _ = node_geometry(25, observed, ring_size=shape)
+    assert torch.allclose(interp.sum(1), torch.ones(25))
+    assert torch.allclose(interp[6], torch.full((4,), 0.25))     # equidistant from all four
+    assert torch.allclose(interp[2], torch.tensor([0.0, 1.0, 0.0, 0.0]))
+    row1 = interp[1]                                            # (0,1): 1 from (0,0) and (0,2), sqrt 5 from the others
+    assert torch.allclose(row1[:2], row1[:2].flip(0)) and row1[0] > 2 * row1[2]
+    with pytest.raises(ValueError, match="torus"):
+        WindowGNN(use_theta=True, ring_size=shape)
 
 
 def test_prediction_does_not_depend_on_how_bins_are_batched():

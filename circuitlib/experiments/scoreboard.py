@@ -26,26 +26,27 @@ DEFAULT_KEYS = ("delta", "delta_lsq", "corr", "bps")
 
 
 class Scoreboard:
-    """Runs keyed by (method, data set); ``true_w`` [N, N] is the ring's connectivity.
+    """Runs keyed by (method, data set); ``true_w`` [N, N] is the ring's connectivity (or, with
+    ``torus=(L1, L2)``, the connectivity of a torus of N = L1 L2 neurons, scored by 2-D offsets).
 
     Each run is a dict: ``weights`` [N, N] (float64, CPU), ``error`` (the whole
     :class:`~circuitlib.metrics.InferenceError`), its ``delta``, ``scale``, ``bias`` and
     ``variance``, ``delta_lsq``, ``corr``, ``bps``, ``seconds`` and anything passed as ``extra``.
     """
 
-    def __init__(self, true_w: torch.Tensor):
-        self.true_w = true_w
+    def __init__(self, true_w: torch.Tensor, torus: tuple[int, int] | None = None):
+        self.true_w, self.torus = true_w, torus
         self.runs: dict[tuple[str, str], list[dict]] = {}
 
     def add(self, method: str, dataset: str, weights: torch.Tensor, bps: float = math.nan,
             seconds: float = 0.0, **extra) -> dict:
         """Score ``weights`` [N, N] and keep the run (``extra``: anything else to keep with it)."""
         w = weights.detach().double().cpu()
-        err = metrics.inference_error(self.true_w, w)
+        err = metrics.inference_error(self.true_w, w, torus=self.torus)
         run = dict(weights=w, bps=float(bps), seconds=seconds, **extra, error=err, delta=err.delta,
                    scale=err.scale, bias=err.bias, variance=err.variance,
-                   delta_lsq=metrics.inference_error(self.true_w, w, scale="lsq").delta,
-                   corr=metrics.profile_correlation(self.true_w, w))
+                   delta_lsq=metrics.inference_error(self.true_w, w, scale="lsq", torus=self.torus).delta,
+                   corr=metrics.profile_correlation(self.true_w, w, torus=self.torus))
         self.runs.setdefault((method, dataset), []).append(run)
         return run
 
@@ -189,7 +190,8 @@ class ShuffledNeurons(ActivityModel):
 def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter: int = 2000,
                          strengths=(1e-5, 3e-6, 1e-6), glms: bool = True, seeds=(0,), device="auto",
                          progress: bool = True) -> dict:
-    """Fit the shared-profile GLM and the free-w GLM (unless ``glms=False``; its L2 strength chosen
+    """Fit the shared-profile GLM (its profile shared over the board's ring or torus) and the
+    free-w GLM (unless ``glms=False``; its L2 strength chosen
     on validation from ``strengths``, a grid or "auto") and each ring GNN of ``gnns`` to every data
     set of ``data`` (name -> dict of train, validation, test); score all on ``board``. ``gnns`` maps
     a name to WindowGNN keywords or to a function of the seed that returns an unfitted model (e.g.
@@ -198,7 +200,8 @@ def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter:
     fitted = {}
     for dataset, parts in data.items():
         if glms:
-            board.fit("GLM, shared profile", dataset, CouplingGLM("shared", max_iter=glm_iter, device=device), **parts)
+            board.fit("GLM, shared profile", dataset, CouplingGLM("shared", max_iter=glm_iter, lattice=board.torus,
+                                                                  device=device), **parts)
             strength = strengths if isinstance(strengths, str) else list(strengths)      # "auto" or a grid
             board.fit("GLM, free w", dataset, CouplingGLM("free", strength=strength, max_iter=glm_iter,
                                                           device=device), **parts)
@@ -214,17 +217,19 @@ def length_name(model: str, seconds: float) -> str:
     return f"{model} {seconds:g} s"
 
 
-def training_lengths(model: str, lengths, held_out: float, seed: int = 0, device="auto", **simulate) -> dict:
+def training_lengths(model: str, lengths, held_out: float, seed: int = 0, device="auto", simulator=ring.simulate,
+                     **simulate) -> dict:
     """Nested training sets of one recording, scored on the same held-out data.
 
-    Simulates ``max(lengths) + 2 held_out`` seconds of ``ring.simulate(model, ...)``; the training
+    Simulates ``max(lengths) + 2 held_out`` seconds of ``simulator(model, ...)`` (default
+    ``ring.simulate``; ``torus.simulate`` with ``shape=`` for the grid-cell sheet); the training
     set of length L is its first L seconds, validation and test are the two ``held_out``-second
     stretches after the longest training set. Returns ``{length_name(model, L): dict(train,
     validation, test)}`` for ``compare_ring_methods``."""
     lengths = sorted(lengths)
     if lengths[0] <= 0 or held_out <= 0:
         raise ValueError(f"training lengths and held_out must be positive seconds, got {lengths}, {held_out}.")
-    rec = ring.simulate(model, duration=lengths[-1] + 2 * held_out, seed=seed, device=device, **simulate)
+    rec = simulator(model, duration=lengths[-1] + 2 * held_out, seed=seed, device=device, **simulate)
     step = lambda seconds: round(seconds / rec.dt)                       # noqa: E731
     end = step(lengths[-1])
     validation, test = rec.slice(end, end + step(held_out)), rec.slice(end + step(held_out), rec.n_steps)

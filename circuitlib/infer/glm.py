@@ -14,7 +14,10 @@ stretch: each is filtered on its own (no history across a gap) and the likelihoo
 Two forms of ``w``:
 
 * ``coupling="shared"`` — the paper's Algorithm 1: one profile ``w_ij = p[(j - i) mod N]`` shared
-  around the ring (a circulant matrix). It builds in the ring symmetry that the GNN is not given;
+  around the ring (a circulant matrix). It builds in the ring symmetry that the GNN is not given.
+  With ``lattice=(L1, L2)`` the neurons tile a torus instead (neuron ``row * L2 + col``) and the
+  profile is shared over 2-D offsets, ``w_ij = p[offset(i, j)]`` (a doubly circulant matrix; see
+  :mod:`circuitlib.ring_geometry`);
 * ``coupling="free"`` — an unconstrained N x N ``w`` (no self-coupling) with an L2 or L1 penalty
   whose strength can be chosen on validation data.
 
@@ -62,7 +65,7 @@ import torch.nn.functional as F
 
 from .._device import resolve_device
 from ..metrics import BitsPerSpike, bits_per_spike
-from ..ring_geometry import ring_offsets
+from ..ring_geometry import lattice_shape, ring_offsets
 from ._input import binned_angles, binned_counts, check_bin_width
 from .base import ActivityModel
 
@@ -144,6 +147,7 @@ class CouplingGLM(ActivityModel):
     strength), ``tolerance_grad`` (convergence: largest whitened gradient entry <=
     tolerance_grad / sqrt(S), i.e. in standard errors), ``tolerance_change`` (relative loss change
     at which L-BFGS gives up), ``theta_harmonics`` (angle tuning; the data must carry theta),
+    ``lattice`` (shared form only: None or N, a ring of the N neurons; ``(L1, L2)``, a torus of N = L1 L2),
     ``device``, ``dtype``.
 
     dtype: float64 by default. Measured on ``ei_network.simulate(300, n=20, rates=(1, 5), seed=0)``
@@ -167,7 +171,7 @@ class CouplingGLM(ActivityModel):
                  n_bases: int = 10, link: str = "exp", self_history: bool = False, penalty: str = "l2",
                  strength: str | float | Sequence[float] = "auto", max_iter: int = 2000,
                  tolerance_grad: float = 0.1, tolerance_change: float = 1e-12, theta_harmonics: int = 0,
-                 device="auto", dtype: torch.dtype = torch.float64):
+                 lattice: int | tuple[int, int] | None = None, device="auto", dtype: torch.dtype = torch.float64):
         for name, value, allowed in (("coupling", coupling, COUPLINGS), ("link", link, LINKS),
                                      ("penalty", penalty, PENALTIES)):
             if value not in allowed:
@@ -193,6 +197,10 @@ class CouplingGLM(ActivityModel):
         if bin_width is not None and round(kernel_length / bin_width) < n_bases:
             raise ValueError(f"the kernel spans {round(kernel_length / bin_width)} bins, fewer than n_bases={n_bases}; "
                              "use fewer bases or a longer kernel_length.")
+        if lattice is not None and coupling != "shared":
+            raise ValueError("lattice places neurons for the shared profile; the free form has no geometry, "
+                             "so leave lattice=None with coupling='free'.")
+        self.lattice = None if lattice is None else lattice_shape(lattice)
         self.auto = self.auto and coupling == "free"          # the shared profile has no penalty
         self.theta_harmonics = theta_harmonics
         self.coupling, self.bin_width, self.kernel_length = coupling, bin_width, kernel_length
@@ -280,7 +288,10 @@ class CouplingGLM(ActivityModel):
             u2 = ((self._z / (self._basis @ self._z).norm()) @ y.reshape(self.n_bases, -1)).view(n, t).pow(2).sum(1)
             curv = mean[:, None] / self._n_spikes          # [N, 1]: lambda_i / S at the homogeneous model
             idx = torch.arange(n, device=self.device)
-            self._offsets = ring_offsets(idx, n)
+            if self.lattice is not None and self.lattice[0] * self.lattice[1] != n:
+                raise ValueError(f"the data have {n} neurons but lattice {self.lattice} has "
+                                 f"{self.lattice[0] * self.lattice[1]} positions; pass the data's lattice.")
+            self._offsets = ring_offsets(idx, self.lattice or n)
             w_curv = curv * u2[None, :]
             if self.coupling == "shared":                  # profile entry p collects every pair at offset p
                 w_curv = torch.zeros(n, **kw).index_add_(0, self._offsets.flatten(), w_curv.flatten())[1:]

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import MessagePassing
 
+from ..ring_geometry import torus_distance
 from ._mlp import mlp
 
 MESSAGES = ("pair", "sender", "positive")
@@ -99,6 +100,30 @@ def ring_interpolation(n: int, observed: torch.Tensor, positions: torch.Tensor |
         out[p, order[lo]] = d_hi / (d_lo + d_hi)
         out[p, order[hi]] = d_lo / (d_lo + d_hi)
     return out
+
+
+def torus_interpolation(observed: torch.Tensor, positions: torch.Tensor, shape: tuple[int, int],
+                        neighbours: int = 4) -> torch.Tensor:
+    """[n, N_obs] matrix mapping observed nodes' features to all n nodes on a torus ``shape`` (L1, L2).
+
+    Node k sits at torus position ``positions[k]`` (``row * L2 + col``); ``observed`` [N_obs] are
+    node indices. Row of an observed node: one-hot. Row of a hidden node: inverse-distance weights
+    over its ``neighbours`` nearest observed nodes in toroidal distance (ties: lower index first);
+    on a ring, the two nearest on either side with these weights are :func:`ring_interpolation`.
+    """
+    observed = torch.as_tensor(observed).long()
+    n = positions.numel()
+    if observed.dim() != 1 or observed.numel() < 2 or observed.unique().numel() != observed.numel():
+        raise ValueError("observed must list at least 2 distinct nodes.")
+    if observed.min() < 0 or observed.max() >= n:
+        raise ValueError(f"observed nodes must lie in [0, {n}).")
+    dist = torus_distance(shape)[positions][:, positions[observed]]               # [n, N_obs]
+    k = min(neighbours, observed.numel())
+    idx = torch.argsort(dist, dim=1, stable=True)[:, :k]
+    weights = 1 / dist.gather(1, idx).clamp_min(1e-12)
+    out = torch.zeros(n, observed.numel(), dtype=torch.float64).scatter_(1, idx, weights / weights.sum(1, keepdim=True))
+    out[observed] = torch.eye(observed.numel(), dtype=torch.float64)
+    return out.float()
 
 
 def interpolate_ring_matrix(w_observed: torch.Tensor, observed: torch.Tensor, n: int) -> torch.Tensor:

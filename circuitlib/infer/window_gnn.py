@@ -47,9 +47,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ring_geometry import wrap_angle
+from ..ring_geometry import check_positions, lattice_shape, torus_distance, wrap_angle
 from ._mlp import mlp
-from .ring_gnn import SpikeEncoder, pair_relu_sum, ring_interpolation
+from .ring_gnn import SpikeEncoder, pair_relu_sum, ring_interpolation, torus_interpolation
 
 MESSAGES = ("positive", "sender", "pair")
 LINKS = ("monotone", "exp")
@@ -63,17 +63,44 @@ def causal_filter(x: torch.Tensor, kernels: torch.Tensor, bias: torch.Tensor | N
     return out.view(s, n, kernels.shape[0], -1)
 
 
+def node_geometry(n: int, observed, positions=None, ring_size=None):
+    """Where the ``n`` nodes sit: (``interp`` [n, N_obs], ``preferred`` [n, D] angles in rad,
+    ``distance`` [n, n] in [0, 1]).
+
+    On a ring of ``ring_size`` M (default n; node k at ``positions[k]``, default k): D = 1, the angle
+    2 pi p / M, the distance the ring distance over half the ring, hidden nodes interpolated
+    linearly between their observed neighbours (:func:`ring_interpolation`). On a torus
+    ``ring_size=(L1, L2)``: D = 2, one angle per axis (2 pi row / L1, 2 pi col / L2), the toroidal
+    distance over its largest value on the torus, hidden nodes by inverse-distance weights
+    (:func:`torus_interpolation`).
+    """
+    l1, l2 = lattice_shape(ring_size if ring_size is not None else n)
+    if l1 == 1:
+        interp = ring_interpolation(n, observed, positions, l2)
+        at = torch.arange(n) if positions is None else torch.as_tensor(positions).long()
+        preferred = 2 * math.pi * at / l2
+        return interp, preferred[:, None], wrap_angle(preferred[:, None] - preferred[None, :]).abs() / math.pi
+    at, _ = check_positions(positions, n, (l1, l2))
+    if positions is not None and (at.diff() <= 0).any():
+        raise ValueError(f"positions must be {n} strictly increasing torus positions in [0, {l1 * l2}).")
+    rows, cols = at // l2, at % l2
+    preferred = torch.stack([2 * math.pi * rows / l1, 2 * math.pi * cols / l2], 1).float()
+    full = torus_distance((l1, l2))
+    return torus_interpolation(observed, at, (l1, l2)), preferred, (full[at][:, at] / full.max()).float()
+
+
 class Structure(nn.Module):
     """w [n, n]: spike-embedding part + ring part + free residual (see the module docstring).
 
-    ``n`` ring positions at ``preferred`` angles [n] (rad), of which ``interp`` [n, N_obs] maps the
-    observed neurons' embeddings to all; ``width`` and ``stride`` (bins) are the encoder's,
+    ``n`` nodes at ``preferred`` angles [n, D] (rad; D = 1 on a ring, 2 on a torus: one angle per
+    axis) with lattice distances ``distance`` [n, n] in [0, 1], of which ``interp`` [n, N_obs] maps
+    the observed neurons' embeddings to all; ``width`` and ``stride`` (bins) are the encoder's,
     ``structure_length`` the bins it reads (it sizes f_out, the paper's vec). ``embed_dim=0``: the
     spike trains do not enter w.
     """
 
-    def __init__(self, interp: torch.Tensor, preferred: torch.Tensor, width: int, stride: int,
-                 structure_length: int, embed_dim: int = 16, channels: int = 32, ring_position: int = 0,
+    def __init__(self, interp: torch.Tensor, preferred: torch.Tensor, distance: torch.Tensor, width: int,
+                 stride: int, structure_length: int, embed_dim: int = 16, channels: int = 32, ring_position: int = 0,
                  ring_distance: bool = False, residual: bool = False, directed: bool = False):
         super().__init__()
         if embed_dim < 0 or ring_position < 0:
@@ -91,11 +118,11 @@ class Structure(nn.Module):
         positions = (structure_length - width) // stride + 1
         self.f_out = nn.Linear(channels * positions, embed_dim) if embed_dim else None
         self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1]) if embed_dim else None
-        angles = preferred[:, None] * torch.arange(1, ring_position + 1)
-        gap = wrap_angle(preferred[:, None] - preferred[None, :]).abs()[..., None] / math.pi
+        angles = (preferred[:, :, None] * torch.arange(1, ring_position + 1)).flatten(1)    # [n, D K]
         q = torch.cat([angles.cos(), angles.sin()], -1)
-        ring = torch.cat([q[:, None].expand(-1, n, -1), q[None].expand(n, -1, -1), gap[..., :int(ring_distance)]], -1)
-        self.register_buffer("ring_pairs", ring, persistent=False)                    # [n, n, 4 K (+ 1)]
+        gap = distance[..., None][..., :int(ring_distance)]
+        ring = torch.cat([q[:, None].expand(-1, n, -1), q[None].expand(n, -1, -1), gap], -1)
+        self.register_buffer("ring_pairs", ring, persistent=False)                    # [n, n, 4 D K (+ 1)]
         self.ring_mlp = mlp([ring.shape[-1], 32, 32, 1]) if ring.shape[-1] else None
         self.residual = nn.Parameter(torch.zeros(n, n)) if residual else None
 
@@ -205,26 +232,26 @@ class WindowGNNNet(nn.Module):
 
     ``width`` l (bins) is both the encoder's filter length and the predictor's window; ``stride``
     the structure encoder's stride; ``positions`` [n] place the nodes on a ring of ``ring_size``
-    (default node k at k of n). ``structure`` and ``predictor`` hold the keyword arguments of
-    :class:`Structure` and :class:`Predictor`; ``message``, ``channels`` and ``hidden`` those of
-    :class:`Messages`.
+    (default node k at k of n), or on a torus ``ring_size=(L1, L2)`` (position ``row * L2 + col``;
+    default node k at position k of n = L1 L2); see :func:`node_geometry`. ``structure`` and
+    ``predictor`` hold the keyword arguments of :class:`Structure` and :class:`Predictor`;
+    ``message``, ``channels`` and ``hidden`` those of :class:`Messages`.
     """
 
     def __init__(self, n: int, observed: torch.Tensor, width: int, stride: int, structure_length: int,
                  message: str = "positive", channels: int = 32, hidden: int = 32, positions=None,
-                 ring_size: int | None = None, structure: dict | None = None, predictor: dict | None = None):
+                 ring_size: int | tuple[int, int] | None = None, structure: dict | None = None,
+                 predictor: dict | None = None):
         super().__init__()
-        interp = ring_interpolation(n, observed, positions, ring_size)
-        at = torch.arange(n) if positions is None else torch.as_tensor(positions).long()
-        preferred = 2 * math.pi * at / (ring_size or n)
+        interp, preferred, distance = node_geometry(n, observed, positions, ring_size)
         self.width = width
         self.register_buffer("observed", torch.as_tensor(observed).long())
         self.register_buffer("mean_counts", torch.zeros(len(self.observed)))          # set by the fit
-        self.structure = Structure(interp, preferred, width, stride, structure_length, channels=channels,
+        self.structure = Structure(interp, preferred, distance, width, stride, structure_length, channels=channels,
                                    **(structure or {}))
         self.messages = Messages(interp, width, message, channels, hidden)
         # the observed neurons first, so that the predictor's rows line up with the data's columns
-        self.predictor = Predictor(preferred[self.observed], width, **(predictor or {}))
+        self.predictor = Predictor(preferred[self.observed, 0], width, **(predictor or {}))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, theta: torch.Tensor | None = None) -> torch.Tensor:
         """Expected counts [S, C, N_obs] of the last C bins of each chunk ``x`` [S, N_obs, l + C] of

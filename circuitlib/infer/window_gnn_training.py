@@ -46,7 +46,9 @@ class WindowGNN(SpikePredictor):
     """Time-parallel ring GNN (Yoon 2025's two modules; see :mod:`circuitlib.infer.window_gnn`).
 
     ``n_positions`` ring positions, the data's columns at ``observed`` (default: all, in order),
-    nodes at ``positions`` on a ring of ``ring_size`` (default evenly spaced). ``bin_width`` s per
+    nodes at ``positions`` on a ring of ``ring_size`` (default evenly spaced), or on a torus
+    ``ring_size=(L1, L2)`` (a grid-cell sheet; ring position and distance become their 2-D forms,
+    see :func:`~circuitlib.infer.window_gnn.node_geometry`). ``bin_width`` s per
     bin (None: the SpikeTrain's dt); ``tau`` sets the window l = 2 tau and the structure stride
     0.2 tau. Structure: ``embed_dim``, ``ring_position``, ``ring_distance``, ``residual``,
     ``directed``; messages: ``message`` ("positive" | "sender" | "pair"), ``channels``, ``hidden``;
@@ -63,9 +65,9 @@ class WindowGNN(SpikePredictor):
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
-                 observed=None, positions=None, ring_size: int | None = None, message: str = "positive",
-                 channels: int = 32, hidden: int = 32, embed_dim: int = 16, ring_position: int = 0,
-                 ring_distance: bool = False, residual: bool = False, directed: bool = False,
+                 observed=None, positions=None, ring_size: int | tuple[int, int] | None = None,
+                 message: str = "positive", channels: int = 32, hidden: int = 32, embed_dim: int = 16,
+                 ring_position: int = 0, ring_distance: bool = False, residual: bool = False, directed: bool = False,
                  own_history: bool = True, link: str = "monotone", use_theta: bool = False,
                  structure_bins: int = 8000, batch_bins: int = 8192, chunk_bins: int = 256, steps: int = 1000,
                  lr: float = 1e-2, lr_final: float = 0.1, residual_lr: float = 0.3, residual_l2: float = 0.0,
@@ -85,6 +87,8 @@ class WindowGNN(SpikePredictor):
         if embed_dim < 0 or ring_position < 0 or (embed_dim == 0 and not (ring_position or ring_distance)):
             raise ValueError("embed_dim and ring_position are >= 0, and w needs something to depend on: "
                              "embed_dim >= 1, ring_position >= 1 or ring_distance=True.")
+        if use_theta and isinstance(ring_size, (tuple, list)):
+            raise ValueError("use_theta encodes one angle per neuron on a ring; a torus ring_size has no such angle.")
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
         self.net_kw = dict(message=message, channels=channels, hidden=hidden, positions=positions, ring_size=ring_size,
                            structure=dict(embed_dim=embed_dim, ring_position=ring_position,
