@@ -5,7 +5,16 @@ import torch
 
 from circuitlib import metrics
 from circuitlib.data.spikes import SpikeTrain
-from circuitlib.infer.window_gnn import Messages, Predictor, Structure, WindowGNNNet, causal_filter, node_geometry
+from circuitlib.infer._mlp import mlp
+from circuitlib.infer.window_gnn import (
+    Messages,
+    Predictor,
+    Structure,
+    WindowGNNNet,
+    causal_filter,
+    node_geometry,
+    pair_mlp,
+)
 from circuitlib.infer.window_gnn_training import WindowGNN
 from circuitlib.ring_geometry import aligned_rows, ring_distance, torus_distance
 from circuitlib.sim import ring
@@ -105,7 +114,7 @@ def test_on_a_torus_distance_and_position_are_two_dimensional_and_shared_over_th
     rows = aligned_rows(w, ring_size=shape, diagonal=True)          # the same 2-D profile around every neuron
     assert torch.allclose(rows, rows[:1].expand_as(rows), atol=1e-5)
     prior = Structure(interp, angles, distance, 3, 1, 30, ring_position=2, ring_distance=True)
-    assert prior.ring_pairs.shape == (24, 24, 2 * 2 * 2 * 2 + 1)    # cos, sin x 2 axes x 2 harmonics, both ends; d
+    assert prior.ring_mlp[0].in_features == 2 * 2 * 2 * 2 + 1      # cos, sin x 2 axes x 2 harmonics, both ends; d
 
 
 def test_hidden_nodes_on_a_torus_take_inverse_distance_weights_of_their_nearest_observed():
@@ -197,3 +206,22 @@ def test_bad_input_is_refused():
         model.score(counts(n=5))
     with pytest.raises(ValueError, match="window"):
         WindowGNN(**SMALL).fit(counts(t=10))
+
+
+def test_the_split_pair_mlp_equals_the_mlp_of_concatenated_pairs():
+    torch.manual_seed(0)
+    net = mlp([3 + 2 + 1, 8, 8, 1])
+    left, right, extra = torch.randn(5, 3), torch.randn(5, 2), torch.randn(5, 5, 1)
+    pairs = torch.cat([left[:, None].expand(-1, 5, -1), right[None].expand(5, -1, -1), extra], -1)
+    assert torch.allclose(pair_mlp(net, left, right, extra), net(pairs)[..., 0], atol=1e-6)
+
+
+def test_interpolated_messages_equal_the_direct_ones_when_every_node_is_observed():
+    torch.manual_seed(0)
+    x, w = counts(40, 6).T[None], torch.randn(6, 6)
+    for kind in ("positive", "sender", "pair"):
+        direct = Messages(torch.eye(6), 4, kind)
+        via = Messages(torch.eye(6), 4, kind)
+        via.load_state_dict(direct.state_dict())
+        via.all_observed = False                                   # force the interpolation path
+        assert torch.allclose(direct(x, w), via(x, w), atol=1e-5)

@@ -200,3 +200,21 @@ def test_grid_image_needs_a_square_number_of_values(ax):
     assert np.array_equal(im.get_array(), np.arange(9.0).reshape(3, 3)) and ax.get_title() == "grid"
     with pytest.raises(ValueError, match="square"):
         plot.grid_image(ax, torch.arange(8.0))
+
+
+def test_torus_profile_is_the_mean_aligned_row_centred_with_the_diagonal_blank(ax):
+    shape = (3, 4)
+    w = torch.zeros(12, 12)
+    rows, cols = torch.arange(12) // 4, torch.arange(12) % 4
+    w[torch.arange(12), rows * 4 + (cols + 1) % 4] = 2.0                   # every neuron's right neighbour
+    plot.torus_profile(ax, w, shape, scale=0.5)
+    image = np.asarray(ax.images[0].get_array())
+    assert image.shape == (3, 4) and np.isnan(image[1, 2])                 # offset (0, 0) at (L1 // 2, L2 // 2)
+    assert image[1, 3] == pytest.approx(1.0) and np.nansum(np.abs(image)) == pytest.approx(1.0)
+
+
+def test_sheet_activity_counts_each_neurons_spikes_in_the_window_on_the_sheet(ax):
+    train = SpikeTrain(torch.tensor([0, 1, 5]), torch.tensor([5, 5, 0]), torch.ones(3, dtype=torch.int32), 6, 10, 0.1)
+    plot.sheet_activity(ax, train, (2, 3), start=0.0, window=0.3)
+    image = np.asarray(ax.images[0].get_array())
+    assert image.shape == (2, 3) and image[1, 2] == 2 and image.sum() == 2      # the spike at 0.5 s is outside

@@ -63,6 +63,22 @@ def causal_filter(x: torch.Tensor, kernels: torch.Tensor, bias: torch.Tensor | N
     return out.view(s, n, kernels.shape[0], -1)
 
 
+def _is_identity(interp: torch.Tensor) -> bool:
+    """Whether ``interp`` [n, N_obs] is the identity (every node observed, in order): its products are skipped."""
+    return interp.shape[0] == interp.shape[1] and torch.equal(interp, torch.eye(interp.shape[0], device=interp.device))
+
+
+def pair_mlp(net: nn.Sequential, left: torch.Tensor, right: torch.Tensor, extra: torch.Tensor | None = None):
+    """``net([left_i, right_j, extra_ij])[0]`` for every pair: [n, n], from ``left`` [n, a], ``right``
+    [n, b] and ``extra`` [n, n, c] or None. The first layer is split by its inputs, so no
+    [n, n, a + b + c] tensor is formed and the per-node parts cost O(n), not O(n^2)."""
+    first, a, b = net[0], left.shape[1], right.shape[1]
+    h = (left @ first.weight[:, :a].T)[:, None] + (right @ first.weight[:, a:a + b].T + first.bias)[None]
+    if extra is not None:
+        h = h + extra @ first.weight[:, a + b:].T
+    return net[1:](h)[..., 0]
+
+
 def node_geometry(n: int, observed, positions=None, ring_size=None):
     """Where the ``n`` nodes sit: (``interp`` [n, N_obs], ``preferred`` [n, D] angles in rad,
     ``distance`` [n, n] in [0, 1]).
@@ -114,30 +130,36 @@ class Structure(nn.Module):
         n = interp.shape[0]
         self.n, self.stride, self.directed = n, stride, directed
         self.register_buffer("interp", interp)
+        self.all_observed = _is_identity(interp)
         self.encoder = SpikeEncoder(width, channels) if embed_dim else None
         positions = (structure_length - width) // stride + 1
         self.f_out = nn.Linear(channels * positions, embed_dim) if embed_dim else None
         self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1]) if embed_dim else None
         angles = (preferred[:, :, None] * torch.arange(1, ring_position + 1)).flatten(1)    # [n, D K]
-        q = torch.cat([angles.cos(), angles.sin()], -1)
-        gap = distance[..., None][..., :int(ring_distance)]
-        ring = torch.cat([q[:, None].expand(-1, n, -1), q[None].expand(n, -1, -1), gap], -1)
-        self.register_buffer("ring_pairs", ring, persistent=False)                    # [n, n, 4 D K (+ 1)]
-        self.ring_mlp = mlp([ring.shape[-1], 32, 32, 1]) if ring.shape[-1] else None
+        self.register_buffer("position", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)  # q [n, 2 D K]
+        self.register_buffer("distance", distance[..., None] if ring_distance else None, persistent=False)
+        # w's ring part depends on d alone without positions: evaluate g once per distinct distance
+        unique, inverse = torch.unique(distance, return_inverse=True)
+        self.register_buffer("unique_distance", unique[:, None], persistent=False)
+        self.register_buffer("distance_index", inverse, persistent=False)
+        features = 4 * angles.shape[1] + int(ring_distance)
+        self.ring_mlp = mlp([features, 32, 32, 1]) if features else None
         self.residual = nn.Parameter(torch.zeros(n, n)) if residual else None
 
     def embeddings(self, x_struct: torch.Tensor) -> torch.Tensor:
         """z [n, embed_dim] from the observed spike trains ``x_struct`` [N_obs, L]."""
-        return self.interp @ self.f_out(self.encoder(x_struct, stride=self.stride).flatten(1))
+        z = self.f_out(self.encoder(x_struct, stride=self.stride).flatten(1))
+        return z if self.all_observed else self.interp @ z
 
     def forward(self, x_struct: torch.Tensor) -> torch.Tensor:
         raw = torch.zeros(self.n, self.n, device=self.interp.device)
         if self.encoder is not None:
             z = self.embeddings(x_struct)
-            raw = raw + self.pair_mlp(torch.cat([z[:, None].expand(-1, self.n, -1),
-                                                 z[None].expand(self.n, -1, -1)], -1))[..., 0]
-        if self.ring_mlp is not None:
-            raw = raw + self.ring_mlp(self.ring_pairs)[..., 0]
+            raw = raw + pair_mlp(self.pair_mlp, z, z)
+        if self.ring_mlp is not None and self.position.shape[1] == 0:
+            raw = raw + self.ring_mlp(self.unique_distance)[self.distance_index, 0]
+        elif self.ring_mlp is not None:
+            raw = raw + pair_mlp(self.ring_mlp, self.position, self.position, self.distance)
         if self.residual is not None:
             raw = raw + self.residual
         w = raw if self.directed else 0.5 * (raw + raw.T)
@@ -154,6 +176,7 @@ class Messages(nn.Module):
             raise ValueError(f"message must be one of {MESSAGES}, got {kind!r}.")
         self.kind = kind
         self.register_buffer("interp", interp)
+        self.all_observed = _is_identity(interp)
         if kind == "positive":
             self.kappa = nn.Parameter(torch.full((width,), -2.0))
             return
@@ -167,9 +190,11 @@ class Messages(nn.Module):
         n = w.shape[0]
         if self.kind == "positive":
             m = causal_filter(x, F.softplus(self.kappa)[None])[:, :, 0]             # [S, N_obs, C]
-            return torch.einsum("pk,skc->scp", self.interp, m) @ w.T / n
+            m = m.transpose(1, 2) if self.all_observed else torch.einsum("pk,skc->scp", self.interp, m)
+            return m @ w.T / n
         h = torch.relu(causal_filter(x, self.filters.weight, self.filters.bias))    # [S, N_obs, ch, C]
-        h = torch.einsum("pk,skhc->schp", self.interp, h).transpose(-1, -2)         # [S, C, n, ch]
+        h = (h.permute(0, 3, 1, 2) if self.all_observed
+             else torch.einsum("pk,skhc->schp", self.interp, h).transpose(-1, -2))  # [S, C, n, ch]
         if self.kind == "sender":
             return self.readout(self.phi(h))[..., 0] @ w.T / n
         first, last = self.phi[0], self.phi[2]                # phi = L2 ReLU L1; L1 split by receiver / sender
