@@ -93,6 +93,19 @@ def sheet_activity(ax: plt.Axes, train: SpikeTrain, shape, start: float = 0.0, w
     return ax
 
 
+def lattice_autocorrelation(ax: plt.Axes, acorr: torch.Tensor, nearest: torch.Tensor, title: str = "") -> plt.Axes:
+    """A centred 2-D autocorrelation ``[L1, L2]`` (zero shift at ``(L1 // 2, L2 // 2)``, as
+    :func:`circuitlib.sim.torus.autocorrelation` gives it) with the shifts ``nearest`` ``[K, 2]``
+    (rows, columns) marked by crosses."""
+    l1, l2 = acorr.shape
+    rows, cols = signed_offsets(l1), signed_offsets(l2)
+    ax.imshow(acorr, cmap="RdBu_r", vmin=-1, vmax=1, origin="lower",
+              extent=(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5))
+    ax.plot(nearest[:, 1], nearest[:, 0], "k+", ms=10)
+    ax.set(title=title, xlabel="column shift", ylabel="row shift")
+    return ax
+
+
 def drive_raster(train: SpikeTrain, seconds: float = 4.0, title: str = "") -> plt.Figure:
     """The external angle theta(t) above a raster of the first ``seconds`` of ``train`` (which
     carries theta)."""

@@ -218,3 +218,11 @@ def test_sheet_activity_counts_each_neurons_spikes_in_the_window_on_the_sheet(ax
     plot.sheet_activity(ax, train, (2, 3), start=0.0, window=0.3)
     image = np.asarray(ax.images[0].get_array())
     assert image.shape == (2, 3) and image[1, 2] == 2 and image.sum() == 2      # the spike at 0.5 s is outside
+
+
+def test_lattice_autocorrelation_centres_the_image_and_marks_the_peaks(ax):
+    acorr = torch.zeros(4, 6, dtype=torch.float64)
+    plot.lattice_autocorrelation(ax, acorr, torch.tensor([[0.0, 2.0], [1.0, -1.0]]))
+    assert ax.images[0].get_extent() == [-3.5, 2.5, -2.5, 1.5]
+    x, y = ax.lines[0].get_data()
+    assert list(x) == [2.0, -1.0] and list(y) == [0.0, 1.0]
