@@ -17,7 +17,8 @@ with d_ij in [0, 1] the ring distance (``ring_distance``) and R a free residual 
 The spike part is the paper's; the ring part is the positional encoding of the lab's follow-up
 (a labelled prior; with ``embed_dim=0`` it is all of w); R is a prior-free way out of the aliasing
 of neurons a quarter-ring apart. Each part has its own MLP, so a prior is added, not mixed into
-the spike embedding's input.
+the spike embedding's input. On a torus (a grid-cell sheet, :func:`node_geometry`) q_i holds the
+harmonics of both axes' angles and d_ij is the toroidal distance.
 
 **Messages** (:class:`Messages`): the sender's causal filter bank h_j = ReLU(F x_j^{t-l:t} + b) [C]
 and the coupling input a_i = (1/n) sum_j w_ij m_ij, with one of
