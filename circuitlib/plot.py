@@ -10,7 +10,7 @@ from . import metrics
 from .data import stats
 from .data.spikes import SpikeTrain
 from .lowrank_dynamics import latent_field
-from .ring_geometry import aligned_rows, centred_image, mean_profile, signed_offsets
+from .ring_geometry import aligned_rows, profile_image, signed_offsets
 
 
 def raster(ax: plt.Axes, train: SpikeTrain, start: float = 0.0, stop: float | None = None,
@@ -66,19 +66,22 @@ def aligned_profile(ax: plt.Axes, w: torch.Tensor, scale: float = 1.0, label: st
     return ax
 
 
+def _centred_image(ax: plt.Axes, image: torch.Tensor, lim: float):
+    """``image`` [L1, L2] with offset (0, 0) at pixel (L1 // 2, L2 // 2), its axes in signed offsets,
+    colours symmetric about zero up to ``lim``."""
+    rows, cols = signed_offsets(image.shape[0]), signed_offsets(image.shape[1])
+    ax.imshow(image, cmap="RdBu_r", vmin=-lim, vmax=lim, origin="lower",
+              extent=(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5))
+
+
 def torus_profile(ax: plt.Axes, w: torch.Tensor, shape, scale: float = 1.0, title: str = "",
                   lim: float | None = None) -> plt.Axes:
     """Mean of ``scale * w`` ``[L1 L2, L1 L2]`` over off-diagonal pairs at each 2-D offset on the
     torus ``shape``, as an image centred on offset (0, 0) (left blank: the diagonal); colour
     scale symmetric about zero up to ``lim`` (default the image's largest magnitude)."""
-    profile, _ = mean_profile(scale * w.detach().double().cpu(), None, tuple(shape))
-    image = centred_image(profile, shape)
-    l1, l2 = image.shape
-    image[l1 // 2, l2 // 2] = math.nan
+    image = scale * profile_image(w, shape)
     lim = float(image.nan_to_num().abs().max()) if lim is None else lim
-    rows, cols = signed_offsets(l1), signed_offsets(l2)
-    ax.imshow(image, cmap="RdBu_r", vmin=-lim, vmax=lim, origin="lower",
-              extent=(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5))
+    _centred_image(ax, image, lim)
     ax.set(title=title, xlabel="column offset", ylabel="row offset")
     return ax
 
@@ -97,10 +100,7 @@ def lattice_autocorrelation(ax: plt.Axes, acorr: torch.Tensor, nearest: torch.Te
     """A centred 2-D autocorrelation ``[L1, L2]`` (zero shift at ``(L1 // 2, L2 // 2)``, as
     :func:`circuitlib.sim.torus.autocorrelation` gives it) with the shifts ``nearest`` ``[K, 2]``
     (rows, columns) marked by crosses."""
-    l1, l2 = acorr.shape
-    rows, cols = signed_offsets(l1), signed_offsets(l2)
-    ax.imshow(acorr, cmap="RdBu_r", vmin=-1, vmax=1, origin="lower",
-              extent=(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5))
+    _centred_image(ax, acorr, 1.0)
     ax.plot(nearest[:, 1], nearest[:, 0], "k+", ms=10)
     ax.set(title=title, xlabel="column shift", ylabel="row shift")
     return ax

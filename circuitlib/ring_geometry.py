@@ -138,3 +138,13 @@ def centred_image(profile: torch.Tensor, shape) -> torch.Tensor:
         raise ValueError(f"profile must have one entry per offset of the {l1} x {l2} torus, "
                          f"got {tuple(profile.shape)}.")
     return torch.roll(profile.reshape(l1, l2), (l1 // 2, l2 // 2), (0, 1))
+
+
+def profile_image(w: torch.Tensor, shape) -> torch.Tensor:
+    """The mean profile of ``w`` ``[L1 L2, L1 L2]`` over 2-D offsets on the torus ``shape``
+    (:func:`mean_profile`) as a centred float64 ``[L1, L2]`` image on the CPU (:func:`centred_image`),
+    NaN at offset (0, 0): the diagonal, which no pair spans."""
+    shape = lattice_shape(tuple(shape))
+    image = centred_image(mean_profile(w.detach().double().cpu(), None, shape)[0], shape)
+    image[shape[0] // 2, shape[1] // 2] = math.nan
+    return image

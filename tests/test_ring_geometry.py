@@ -54,3 +54,13 @@ def test_mean_profile_counts_the_pairs_at_each_offset():
     assert counts.tolist() == [0, 4, 4, 4]
     assert profile[1] == pytest.approx(float(torch.stack([w[i, (i + 1) % 4] for i in range(4)]).mean()))
     assert rg.signed_offsets(5).tolist() == [-2, -1, 0, 1, 2]
+
+
+def test_profile_image_is_the_centred_mean_profile_with_the_diagonal_blank():
+    shape = (3, 4)
+    w = torch.arange(144.0).view(12, 12)
+    image = rg.profile_image(w, shape)
+    expected = rg.centred_image(rg.mean_profile(w.double(), None, shape)[0], shape)
+    assert image.shape == (3, 4) and torch.isnan(image[1, 2])
+    keep = ~torch.isnan(image)
+    assert torch.equal(image[keep], expected[keep])

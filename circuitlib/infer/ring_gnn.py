@@ -68,6 +68,16 @@ def check_options(message: str, update: str, readout: str, path: str) -> None:
             raise ValueError(f"{name} must be one of {allowed}, got {value!r}.")
 
 
+def _observed_nodes(observed, n: int) -> torch.Tensor:
+    """``observed`` as int64 [N_obs]: at least 2 distinct node indices in [0, n)."""
+    observed = torch.as_tensor(observed).long()
+    if observed.dim() != 1 or observed.numel() < 2 or observed.unique().numel() != observed.numel():
+        raise ValueError("observed must list at least 2 distinct node positions.")
+    if observed.min() < 0 or observed.max() >= n:
+        raise ValueError(f"observed node positions must lie in [0, {n}).")
+    return observed
+
+
 def ring_interpolation(n: int, observed: torch.Tensor, positions: torch.Tensor | None = None,
                        ring_size: int | None = None) -> torch.Tensor:
     """[n, N_obs] matrix mapping observed neurons' features to all n nodes of a ring.
@@ -77,11 +87,7 @@ def ring_interpolation(n: int, observed: torch.Tensor, positions: torch.Tensor |
     Row of an observed node: one-hot. Row of a hidden node: linear interpolation, by ring distance,
     between the nearest observed nodes on either side (App. B.2).
     """
-    observed = torch.as_tensor(observed).long()
-    if observed.dim() != 1 or observed.numel() < 2 or observed.unique().numel() != observed.numel():
-        raise ValueError("observed must list at least 2 distinct ring positions.")
-    if observed.min() < 0 or observed.max() >= n:
-        raise ValueError(f"observed ring positions must lie in [0, {n}).")
+    observed = _observed_nodes(observed, n)
     positions = torch.arange(n) if positions is None else torch.as_tensor(positions).long()
     ring_size = n if ring_size is None else ring_size
     if positions.shape != (n,) or (positions.diff() <= 0).any() or positions[0] < 0 or positions[-1] >= ring_size:
@@ -111,12 +117,8 @@ def torus_interpolation(observed: torch.Tensor, positions: torch.Tensor, shape: 
     over its ``neighbours`` nearest observed nodes in toroidal distance (ties: lower index first);
     on a ring, the two nearest on either side with these weights are :func:`ring_interpolation`.
     """
-    observed = torch.as_tensor(observed).long()
     n = positions.numel()
-    if observed.dim() != 1 or observed.numel() < 2 or observed.unique().numel() != observed.numel():
-        raise ValueError("observed must list at least 2 distinct nodes.")
-    if observed.min() < 0 or observed.max() >= n:
-        raise ValueError(f"observed nodes must lie in [0, {n}).")
+    observed = _observed_nodes(observed, n)
     dist = torus_distance(shape)[positions][:, positions[observed]]               # [n, N_obs]
     k = min(neighbours, observed.numel())
     idx = torch.argsort(dist, dim=1, stable=True)[:, :k]

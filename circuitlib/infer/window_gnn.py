@@ -138,10 +138,11 @@ class Structure(nn.Module):
         self.pair_mlp = mlp([2 * embed_dim, 32, 32, 1]) if embed_dim else None
         angles = (preferred[:, :, None] * torch.arange(1, ring_position + 1)).flatten(1)    # [n, D K]
         self.register_buffer("position", torch.cat([angles.cos(), angles.sin()], -1), persistent=False)  # q [n, 2 D K]
+        # without positions, w's ring part depends on d alone: g is evaluated once per distinct distance
+        self.by_distance = ring_distance and not ring_position
+        unique, inverse = torch.unique(distance, return_inverse=True) if self.by_distance else (None, None)
         self.register_buffer("distance", distance[..., None] if ring_distance else None, persistent=False)
-        # w's ring part depends on d alone without positions: evaluate g once per distinct distance
-        unique, inverse = torch.unique(distance, return_inverse=True)
-        self.register_buffer("unique_distance", unique[:, None], persistent=False)
+        self.register_buffer("unique_distance", None if unique is None else unique[:, None], persistent=False)
         self.register_buffer("distance_index", inverse, persistent=False)
         features = 4 * angles.shape[1] + int(ring_distance)
         self.ring_mlp = mlp([features, 32, 32, 1]) if features else None
@@ -157,7 +158,7 @@ class Structure(nn.Module):
         if self.encoder is not None:
             z = self.embeddings(x_struct)
             raw = raw + pair_mlp(self.pair_mlp, z, z)
-        if self.ring_mlp is not None and self.position.shape[1] == 0:
+        if self.by_distance:
             raw = raw + self.ring_mlp(self.unique_distance)[self.distance_index, 0]
         elif self.ring_mlp is not None:
             raw = raw + pair_mlp(self.ring_mlp, self.position, self.position, self.distance)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import torch
 
 from .._device import resolve_device
+from ..ring_geometry import lattice_shape
 from ..train import EarlyStopping, cosine_schedule, run_steps, seeded
 from ._input import binned_angles, binned_counts, check_bin_width, encoder_bins
 from .base import SpikePredictor
@@ -87,7 +88,7 @@ class WindowGNN(SpikePredictor):
         if embed_dim < 0 or ring_position < 0 or (embed_dim == 0 and not (ring_position or ring_distance)):
             raise ValueError("embed_dim and ring_position are >= 0, and w needs something to depend on: "
                              "embed_dim >= 1, ring_position >= 1 or ring_distance=True.")
-        if use_theta and isinstance(ring_size, (tuple, list)):
+        if use_theta and ring_size is not None and lattice_shape(ring_size)[0] > 1:
             raise ValueError("use_theta encodes one angle per neuron on a ring; a torus ring_size has no such angle.")
         self.bin_width, self.tau, self.n_positions, self.observed = bin_width, tau, n_positions, observed
         self.net_kw = dict(message=message, channels=channels, hidden=hidden, positions=positions, ring_size=ring_size,
