@@ -22,3 +22,12 @@ def test_the_shared_profile_reads_the_sheet_where_correlations_cannot(glued):
     assert glued["bps_glm_shared_torus"] > 0.5                          # measured 1.37
     for name in ("glm_shared", "glm_free", "pearson", "partial", "gnn", "gnn_prior", "gnn_distance"):
         assert math.isfinite(glued[f"delta_{name}_torus"])
+
+
+def test_a_velocity_command_moves_the_lattice_in_proportion(glued):
+    # measured at ci (16 x 16, 1-s commands, 2 seeds): 21.8 (threshold) and 22.0 (lnp) neurons/s per unit,
+    # 1.1 neurons/s at rest; a 33-neuron path ends 14 % (threshold) and 6 % (lnp) of its length off
+    for key in ("torus_velocity_gain", "torus_velocity_gain_lnp"):
+        assert glued[key] > 10 * glued["torus_drift_at_rest"]
+    assert glued["torus_path_length"] > 10
+    assert glued["torus_path_error"] < 0.4 and glued["torus_path_error_lnp"] < 0.4

@@ -87,6 +87,19 @@ def test_dense_backend_matches_event_rates(model):
     assert b == pytest.approx(a, rel=0.05)
 
 
+@pytest.mark.parametrize("backend", ["events", "dense"])
+@pytest.mark.parametrize("model", ring.MODELS)
+def test_velocity_input_scales_the_tonic_input_and_zero_changes_nothing(backend, model):
+    kw = dict(duration=0.3, seed=1, burn_in=0.1, backend=backend, device="cpu")
+    plain = ring.simulate(model, **kw)
+    tuning = torch.linspace(-1, 1, 100)[:, None]
+    zero = ring.simulate(model, velocity=torch.zeros(3000, 1), tuning=tuning, **kw)
+    assert torch.equal(plain.times, zero.times) and torch.equal(plain.neurons, zero.neurons)
+    up = ring.simulate(model, velocity=torch.full((3000, 1), 0.5), tuning=tuning, **kw)
+    rates = up.rates()                                    # tonic input 1.5 b at the last neuron, 0.5 b at the first
+    assert rates[75:].mean() > 1.5 * rates[:25].mean()
+
+
 def test_gaussian_noise_form_keeps_four_bumps_at_a_higher_rate():
     # the paper's text form (white Gaussian, sd 0.3) fires ~140 Hz; the reference sparse form ~62 Hz
     g = ring.simulate("threshold", duration=2.0, seed=0, noise="gaussian")
@@ -140,6 +153,11 @@ def test_sinusoidal_drive_tracks_bump_velocity():
     (dict(theta=torch.zeros(5)), "theta must have shape"),
     (dict(weights=torch.ones(3, 4)), "square"),
     (dict(weights=ring.mexican_hat(20)), "pass n=20"),
+    (dict(velocity=torch.zeros(100, 1)), "go together"),
+    (dict(velocity=torch.zeros(99, 1), tuning=torch.zeros(100, 1)), "velocity must be"),
+    (dict(velocity=torch.zeros(100, 1), tuning=torch.zeros(50, 1)), "tuning must be"),
+    (dict(velocity=torch.full((100, 1), math.nan), tuning=torch.ones(100, 1)), "NaN"),
+    (dict(velocity=torch.full((100, 1), -2.0), tuning=torch.ones(100, 1)), "negative"),
 ])
 def test_bad_input_raises_clear_error(kwargs, match):
     kw = dict(duration=0.01, burn_in=0.0) | kwargs

@@ -100,3 +100,69 @@ def test_spectrum_refuses_a_train_of_another_size_and_a_window_longer_than_the_t
         torus.power_spectrum(train, (24, 24))
     with pytest.raises(ValueError, match="window"):
         torus.power_spectrum(train, (16, 16), window=1.0)
+
+
+def test_preferred_directions_put_all_four_in_every_2x2_block():
+    e = torus.preferred_directions((4, 6)).view(4, 6, 2)
+    assert torch.equal(e.norm(dim=-1), torch.ones(4, 6, dtype=e.dtype))
+    block = e[2:4, 4:6].reshape(4, 2)
+    assert torch.equal(block.sum(0), torch.zeros(2, dtype=e.dtype)) and len({tuple(v.tolist()) for v in block}) == 4
+    assert torch.equal(e[0, 0], e[2, 4])                                  # the same layout in every block
+    with pytest.raises(ValueError, match="even sides"):
+        torus.preferred_directions((5, 6))
+
+
+def test_shifted_kernel_centres_each_senders_outgoing_weights_along_its_direction():
+    shape = (8, 10)
+    assert torch.equal(torus.mexican_hat(shape, shift=0.0), torus.mexican_hat(shape))
+    w, e = torus.mexican_hat(shape, shift=2.0), torus.preferred_directions(shape)
+    for j in (0, 1, 11, 37):
+        centre = (torch.tensor([j // 10, j % 10]) + 2 * e[j].long()) % torch.tensor(shape)
+        assert int(w[:, j].argmax()) == int(centre[0] * 10 + centre[1])   # least inhibited receiver
+    assert not torch.equal(w, w.T)
+    with pytest.raises(ValueError, match="shift"):
+        torus.mexican_hat(shape, shift=-1.0)
+
+
+@pytest.mark.parametrize("model", ["threshold", "lnp"])
+def test_a_constant_velocity_moves_the_lattice_along_it(model):
+    """Measured (24 x 24, 1 s, seeds 0-5): 19-29 neurons along a unit command, at most 5 across it; at rest
+    the noise alone moves the lattice 0.1-5.5 neurons."""
+    shape, steps = (24, 24), 10_000
+    found = {}
+    for name, v in {"rest": [0.0, 0.0], "+col": [0.0, 1.0], "-row": [-1.0, 0.0]}.items():
+        train = torus.simulate(model, 1.0, shape, seed=0, velocity=torch.tensor(v).expand(steps, 2))
+        found[name] = torus.pattern_displacement(train, shape)[-1]          # neurons moved in 1 s
+    assert found["rest"].norm() < 8
+    assert found["+col"][1] > 15 and abs(found["+col"][0]) < 0.25 * found["+col"][1]
+    assert found["-row"][0] < -15 and abs(found["-row"][1]) < 0.25 * -found["-row"][0]
+
+
+def test_pattern_displacement_of_a_planted_moving_lattice():
+    rows, cols = torch.meshgrid(torch.arange(24.0), torch.arange(24.0), indexing="ij")
+    image = sum(torch.cos(2 * math.pi * (a * rows + b * cols) / 24) for a, b in [(3, 1), (-1, 2), (-2, -3)])
+    frames = [torch.roll(image > 1.5, (-k, 2 * k), (0, 1)).reshape(-1) for k in range(10)]  # 1 up, 2 right a frame
+    steps = torch.cat([torch.full((int(f.sum()),), k) for k, f in enumerate(frames)])
+    neurons = torch.cat([torch.nonzero(f).reshape(-1) for f in frames])
+    train = SpikeTrain(steps, neurons, torch.ones_like(steps, dtype=torch.int32), 576, 10, 0.01)
+    path = torus.pattern_displacement(train, (24, 24), frame=0.01, smoothing=1e-4)
+    assert torch.allclose(path, torch.arange(10.0, dtype=path.dtype)[:, None] * torch.tensor([-1.0, 2.0]), atol=1e-6)
+
+
+def test_velocity_input_errors_say_what_to_do():
+    with pytest.raises(ValueError, match="velocity must be"):
+        torus.simulate("lnp", 0.1, (8, 8), velocity=torch.zeros(10, 2))
+    with pytest.raises(ValueError, match="negative"):
+        torus.simulate("lnp", 0.1, (8, 8), velocity=torch.full((1000, 2), -20.0))
+    with pytest.raises(ValueError, match="even sides"):
+        torus.simulate("lnp", 0.1, (9, 8), velocity=torch.zeros(1000, 2))
+    with pytest.raises(ValueError, match="2 of them must fit"):
+        torus.pattern_displacement(torus.simulate("lnp", 0.01, (8, 8)), (8, 8), frame=0.01)
+
+
+def test_smooth_velocity_is_reproducible_and_has_the_asked_spread():
+    kw = dict(dt=1e-3, speed=0.5, timescale=0.2, seed=1)
+    v = torus.smooth_velocity(20.0, **kw)
+    assert v.shape == (20_000, 2) and torch.equal(v, torus.smooth_velocity(20.0, **kw))
+    assert torch.equal(v[0], torch.zeros(2, dtype=v.dtype))
+    assert v[1000:].std(0).sub(0.5).abs().max() < 0.1

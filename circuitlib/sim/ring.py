@@ -5,6 +5,7 @@ Connectivity: a rotation-invariant profile ``W[i, j] = w(d_ij)`` of the ring dis
 
     g(t)     = r W s(t) + b (1 + xi(t))                      input (threshold model)
     g(t)     = r W s(t) + b                                  input (LNP model)
+    b_i(t)   = b (1 + tuning_i . velocity(t))                optional velocity input (default b_i = b)
     n_i(t)   = [g_i(t) > g_th]            or  Poisson(gain * max(g_i(t) - g_th, 0))
     s(t+dt)  = s(t) + n(t) - s(t) dt / tau                   synaptic activation
 
@@ -166,7 +167,8 @@ class RingParams:
 
 def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed: int | Sequence[int] = 0,
              device: str | torch.device = "auto", *, weights: torch.Tensor | None = None,
-             theta: torch.Tensor | np.ndarray | None = None, burn_in: float = 0.5,
+             theta: torch.Tensor | np.ndarray | None = None, velocity: torch.Tensor | np.ndarray | None = None,
+             tuning: torch.Tensor | np.ndarray | None = None, burn_in: float = 0.5,
              r: float | Sequence[float] = 0.025, backend: str = "auto", progress: bool = False,
              **params) -> SpikeTrain | list[SpikeTrain]:
     """Simulate the ring network; return its spikes after ``burn_in`` seconds are discarded.
@@ -174,6 +176,8 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
     model: "threshold" or "lnp". duration: seconds kept. n: neurons; ``weights`` ``[n, n]``
     (default :func:`mexican_hat` of size n) must match it. theta: external angle
     ``[T]`` or ``[B, T]`` radians, T = duration / dt (no drive during burn-in); needs a circulant W.
+    velocity ``[T, C]`` or ``[B, T, C]`` with tuning ``[n, C]``: the tonic input of neuron i becomes
+    ``b (1 + tuning[i] . velocity(t))`` (zero velocity during burn-in; it must stay >= 0).
     Other keywords are :class:`RingParams` fields (r, b, tau, dt, g_th, noise, noise_std, gain,
     drive_gain) with the paper's defaults.
 
@@ -204,6 +208,7 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
     n_burn = round(burn_in / cfg.dt)
 
     shifts, theta_t = _drive_shifts(theta, n_rep, n_keep, n_burn, n, cfg.drive_gain, w)
+    tuning, velocity = _modulation(tuning, velocity, n_rep, n_keep, n_burn, n)
     dev = resolve_device(device)
     if backend == "auto":
         backend = "dense" if dev.type == "cuda" else "events"
@@ -214,10 +219,10 @@ def simulate(model: str = "threshold", duration: float = 1.0, n: int = 100, seed
 
     s0 = np.stack([np.random.default_rng(s).uniform(0.0, 1.0, n) for s in seeds])
     if backend == "events":
-        events = [_run_events(c, w.numpy(), s0[k], shifts[k], s, n_burn, progress)
+        events = [_run_events(c, w.numpy(), s0[k], shifts[k], tuning, velocity[k], s, n_burn, progress)
                   for k, (c, s) in enumerate(zip(cfgs, seeds))]
     else:
-        events = _run_dense(cfgs, w, s0, shifts, seeds[0], n_burn, dev, progress)
+        events = _run_dense(cfgs, w, s0, shifts, tuning, velocity, seeds[0], n_burn, dev, progress)
     trains = [SpikeTrain(t, i, c, n, n_keep, cfg.dt, None if theta_t is None else theta_t[k].to(t.device))
               for k, (t, i, c) in enumerate(events)]
     return trains if batched else trains[0]
@@ -242,11 +247,38 @@ def _drive_shifts(theta, n_rep, n_keep, n_burn, n, drive_gain, w):
     return shifts.numpy(), theta.clone()
 
 
+def _modulation(tuning, velocity, n_rep, n_keep, n_burn, n):
+    """Tuning ``[n, C]`` and per-replica velocity ``[B, n_burn + n_keep, C]`` (zeros during burn-in),
+    float64 numpy; ``C = 0`` without a velocity input."""
+    if (tuning is None) != (velocity is None):
+        raise ValueError("velocity and tuning go together: pass both (velocity [T, C], tuning [n, C]) or neither.")
+    if tuning is None:
+        return np.zeros((n, 0)), np.zeros((n_rep, n_burn + n_keep, 0))
+    tuning = torch.as_tensor(tuning, dtype=torch.float64).cpu()
+    velocity = torch.as_tensor(velocity, dtype=torch.float64).cpu()
+    if tuning.dim() != 2 or tuning.shape[0] != n:
+        raise ValueError(f"tuning must be [n, C] = [{n}, C] (one row per neuron), got {tuple(tuning.shape)}.")
+    if velocity.dim() == 2:
+        velocity = velocity.expand(n_rep, -1, -1)
+    if velocity.shape != (n_rep, n_keep, tuning.shape[1]):
+        raise ValueError(f"velocity must be [T, C] or [B, T, C] with T = duration/dt = {n_keep}, B = {n_rep}, "
+                         f"C = {tuning.shape[1]} (the tuning's columns); got {tuple(velocity.shape)}.")
+    if not (torch.isfinite(velocity).all() and torch.isfinite(tuning).all()):
+        raise ValueError("velocity or tuning contains NaN or inf.")
+    lowest = float((1 + torch.einsum("btc,nc->btn", velocity, tuning)).min())
+    if lowest < 0:
+        raise ValueError(f"the tonic input b (1 + tuning . velocity) would turn negative (factor {lowest:.3g}); "
+                         "lower the velocity or the tuning's gain.")
+    full = torch.zeros(n_rep, n_burn + n_keep, tuning.shape[1], dtype=torch.float64)
+    full[:, n_burn:] = velocity
+    return tuning.numpy(), full.numpy()
+
+
 _BLOCK = 10_000  # steps per kernel call / progress update
 
 
-def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarray, seed: int,
-                n_burn: int, progress: bool):
+def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarray, tuning: np.ndarray,
+                velocity: np.ndarray, seed: int, n_burn: int, progress: bool):
     """One replica with the numba kernels; returns (times, neurons, counts) after burn-in."""
     n = w.shape[0]
     w_cols = np.ascontiguousarray(w.T)
@@ -266,13 +298,14 @@ def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarr
     total = shifts.shape[0]
     bounds = sorted({*range(0, total, _BLOCK), *([n_burn] if n_burn < total else [])}) + [total]
     for start, stop in tqdm(list(zip(bounds, bounds[1:])), disable=not progress, desc=f"{cfg.model} (events)"):
-        sh = shifts[start:stop]
+        sh, vel = shifts[start:stop], np.ascontiguousarray(velocity[start:stop])
         if cfg.model == "threshold":
-            m, gap = ring_events.threshold_block(w_cols, u, sh, cfg.r, cfg.b, cfg.noise_std, cfg.threshold, cfg.decay,
-                                                 noise_kind, log1m_p, gap, buf_t, buf_i, buf_c, start - n_burn)
+            m, gap = ring_events.threshold_block(w_cols, u, sh, tuning, vel, cfg.r, cfg.b, cfg.noise_std,
+                                                 cfg.threshold, cfg.decay, noise_kind, log1m_p, gap, buf_t, buf_i,
+                                                 buf_c, start - n_burn)
         else:
-            m = ring_events.poisson_block(w_cols, u, sh, cfg.r, cfg.b, cfg.threshold, cfg.gain, cfg.decay, budget,
-                                          buf_t, buf_i, buf_c, start - n_burn)
+            m = ring_events.poisson_block(w_cols, u, sh, tuning, vel, cfg.r, cfg.b, cfg.threshold, cfg.gain,
+                                          cfg.decay, budget, buf_t, buf_i, buf_c, start - n_burn)
         if start >= n_burn:
             out_t.append(buf_t[:m].copy())
             out_i.append(buf_i[:m].copy())
@@ -281,8 +314,8 @@ def _run_events(cfg: RingParams, w: np.ndarray, s0: np.ndarray, shifts: np.ndarr
                  for parts, dtype in ((out_t, np.int64), (out_i, np.int64), (out_c, np.int32)))
 
 
-def _run_dense(cfgs: list[RingParams], w: torch.Tensor, s0: np.ndarray, shifts: np.ndarray, seed: int,
-               n_burn: int, dev: torch.device, progress: bool):
+def _run_dense(cfgs: list[RingParams], w: torch.Tensor, s0: np.ndarray, shifts: np.ndarray, tuning: np.ndarray,
+               velocity: np.ndarray, seed: int, n_burn: int, dev: torch.device, progress: bool):
     """All replicas at once as a dense ``[B, N]`` torch loop; returns per-replica events."""
     cfg = cfgs[0]
     dtype = torch.float64 if dev.type == "cpu" else torch.float32
@@ -306,6 +339,9 @@ def _run_dense(cfgs: list[RingParams], w: torch.Tensor, s0: np.ndarray, shifts: 
             drive = cfg.b * (1 + cfg.noise_std * xi)
         else:
             drive = torch.full((k_len, n_rep, n), cfg.b, device=dev, dtype=dtype)
+        if tuning.shape[1]:
+            vel = torch.as_tensor(velocity[:, start:stop], device=dev, dtype=dtype).transpose(0, 1)
+            drive = drive * (1 + vel @ torch.as_tensor(tuning, device=dev, dtype=dtype).T)
         spikes = torch.empty(k_len, n_rep, n, dtype=dtype, device=dev)
         for k in range(k_len):
             u = s @ w_t

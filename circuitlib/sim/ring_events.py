@@ -15,6 +15,9 @@ matrix-vector product. Randomness is drawn only where it matters:
   at the rate lambda_i(t) per step; each time it runs out a spike is emitted and a new budget
   drawn. Counts per step are then exactly Poisson(lambda_i(t)), with one draw per spike.
 
+Input modulation: the tonic input of neuron ``i`` at step ``k`` is ``b (1 + tuning[i] . velocity[k])``
+(a velocity command to direction-tuned neurons; ``C = 0`` columns leave it exactly ``b``).
+
 External drive: for a circulant W, rotating W by an integer offset d turns the input of neuron
 ``i`` into ``u[(i - d) mod N]``, so the carried ``u`` stays valid while the drive changes.
 
@@ -43,6 +46,17 @@ def _geometric_gap(log1m_p):
 
 
 @njit(cache=True)
+def _tonic(b, tuning, velocity, i, k):
+    """``b (1 + tuning[i] . velocity[k])``; exactly ``b`` when there are no columns."""
+    if tuning.shape[1] == 0:
+        return b
+    m = 1.0
+    for c in range(tuning.shape[1]):
+        m += tuning[i, c] * velocity[k, c]
+    return b * m
+
+
+@njit(cache=True)
 def _propagate(w_cols, u, decay, spiking, spike_counts, n_spk, times_out, neurons_out, counts_out, n_events, t):
     """Decay u and add ``c * W[:, i]`` for each of the ``n_spk`` spiking neurons; record the events."""
     n = u.shape[0]
@@ -62,12 +76,13 @@ def _propagate(w_cols, u, decay, spiking, spike_counts, n_spk, times_out, neuron
 
 
 @njit(cache=True)
-def threshold_block(w_cols, u, shift, r, b, noise_std, g_th, decay, noise_kind, log1m_p,
+def threshold_block(w_cols, u, shift, tuning, velocity, r, b, noise_std, g_th, decay, noise_kind, log1m_p,
                     gap, times_out, neurons_out, counts_out, t0):
     """Run ``len(shift)`` steps of the threshold model; return (n_events, noise gap).
 
     w_cols ``[N, N]``: ``w_cols[j] = W[:, j]``. u ``[N]`` float64 (in/out): W s.
-    shift ``[K]`` int64: integer rotation per step. gap: neuron-steps until the next sparse
+    shift ``[K]`` int64: integer rotation per step. tuning ``[N, C]``, velocity ``[K, C]``: input
+    modulation (module docstring). gap: neuron-steps until the next sparse
     noise event. Events are written with time index ``t0 + k``.
     """
     n = u.shape[0]
@@ -80,15 +95,16 @@ def threshold_block(w_cols, u, shift, r, b, noise_std, g_th, decay, noise_kind, 
         for i in range(n):
             j = i - d
             j = j % n
-            g = r * u[j] + b
+            bi = _tonic(b, tuning, velocity, i, k)
+            g = r * u[j] + bi
             if noise_kind == SPARSE:
                 if gap == 0:
-                    g += b * noise_std * np.random.standard_normal()
+                    g += bi * noise_std * np.random.standard_normal()
                     gap = _geometric_gap(log1m_p)
                 else:
                     gap -= 1
             elif noise_kind == GAUSSIAN:
-                g += b * noise_std * np.random.standard_normal()
+                g += bi * noise_std * np.random.standard_normal()
             if g > g_th:
                 spiking[n_spk] = i
                 n_spk += 1
@@ -98,12 +114,12 @@ def threshold_block(w_cols, u, shift, r, b, noise_std, g_th, decay, noise_kind, 
 
 
 @njit(cache=True)
-def poisson_block(w_cols, u, shift, r, b, g_th, gain, decay, budget,
+def poisson_block(w_cols, u, shift, tuning, velocity, r, b, g_th, gain, decay, budget,
                   times_out, neurons_out, counts_out, t0):
     """Run ``len(shift)`` steps of the LNP model; return the number of events written.
 
-    Rate per step ``lambda_i = gain * max(r u_i + b - g_th, 0)``; budget ``[N]`` (in/out) holds
-    each neuron's remaining exponential budget (see module docstring).
+    Rate per step ``lambda_i = gain * max(r u_i + b_i - g_th, 0)``, b_i the modulated input;
+    budget ``[N]`` (in/out) holds each neuron's remaining exponential budget (see module docstring).
     """
     n = u.shape[0]
     spiking = np.empty(n, np.int64)
@@ -115,7 +131,7 @@ def poisson_block(w_cols, u, shift, r, b, g_th, gain, decay, budget,
         for i in range(n):
             j = i - d
             j = j % n
-            lam = gain * (r * u[j] + b - g_th)
+            lam = gain * (r * u[j] + _tonic(b, tuning, velocity, i, k) - g_th)
             if lam > 0.0:
                 budget[i] -= lam
                 if budget[i] <= 0.0:

@@ -12,16 +12,22 @@ least inhibited Fourier mode of this 2-D kernel has wavenumber ``2 / sigma``, i.
 give the triangular (hexagonal) lattice of bumps. The dynamics, both spike models and both
 backends are those of :mod:`circuitlib.sim.ring` with this W. Besides the generator, the module
 measures the pattern: its spatial power spectrum, the number of bumps, the 2-D autocorrelation.
+
+Velocity input (Burak & Fiete 2009): every neuron prefers one of four directions e_i (2 x 2 blocks),
+its outgoing kernel is centred ``shift`` neurons along e_i, and its tonic input is
+``b (1 + velocity_gain e_i . v(t))``. The neurons that prefer the direction of v fire more and push
+the lattice that way: :func:`pattern_displacement` measures how far it moves.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 
 from .._validate import square_matrix
 from ..data.spikes import SpikeTrain
-from ..ring_geometry import lattice_shape, signed_offsets, torus_distance
+from ..ring_geometry import lattice_shape, signed_offsets, torus_coordinates, torus_distance
 from . import ring
 
 
@@ -34,39 +40,108 @@ def _sheet(shape) -> tuple[int, int]:
     return l1, l2
 
 
+def preferred_directions(shape) -> torch.Tensor:
+    """Each neuron's preferred direction for the velocity input, a unit vector (rows, columns):
+    float64 ``[L1 L2, 2]``. Every 2 x 2 block holds all four, +row and +col on its first row,
+    -col and -row on its second (Burak & Fiete 2009); both sides must be even."""
+    l1, l2 = _sheet(shape)
+    if l1 % 2 or l2 % 2:
+        raise ValueError(f"direction-tuned neurons come in 2 x 2 blocks; give even sides, got {l1} x {l2}.")
+    rc = torus_coordinates((l1, l2))
+    block = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.0, -1.0], [-1.0, 0.0]]], dtype=torch.float64)
+    return block[rc[:, 0] % 2, rc[:, 1] % 2]
+
+
 def mexican_hat(shape=(16, 16), sigma1: float = 2.49, sigma2: float = 2.5, a: float = 1.0005,
-                amplitude: float = 1.5) -> torch.Tensor:
+                amplitude: float = 1.5, shift: float = 0.0) -> torch.Tensor:
     """The torus kernel of the module docstring, ``[L1 L2, L1 L2]`` float64 (row = receiver).
 
     Defaults: bumps about ``pi * 2.5 = 7.9`` neurons apart (4 on a 16 x 16 sheet, 9 on 24 x 24),
     diagonal -7.5e-4 and minimum -4.7e-3 (at d = 3.6), the scale of the ring's Table-4 profile, so the ring's
     constants (r, b, threshold) hold the pattern at 5-30 Hz mean rate (measured in chapter 14).
+    shift > 0: the velocity-ready form, each sender's kernel centred ``shift`` neurons along its
+    :func:`preferred_directions` (``d_ij`` measured from ``x_j + shift e_j``; even sides only).
     """
     if not (sigma1 > 0 and sigma2 > 0 and a > 0 and amplitude > 0):
         raise ValueError(f"sigma1, sigma2, a and amplitude must be positive, got {sigma1}, {sigma2}, {a}, {amplitude}.")
-    d2 = torus_distance(_sheet(shape)) ** 2
+    if shift < 0:
+        raise ValueError(f"shift is a distance in neurons, >= 0; got {shift}.")
+    sheet = _sheet(shape)
+    if shift == 0:
+        d2 = torus_distance(sheet) ** 2
+    else:
+        rc = torus_coordinates(sheet).double()
+        diff = rc[:, None] - rc[None] - shift * preferred_directions(sheet)[None]
+        size = torch.tensor(sheet, dtype=torch.float64)
+        d2 = (torch.remainder(diff + size / 2, size) - size / 2).pow(2).sum(-1)
     return amplitude * (torch.exp(-d2 / (2 * sigma1**2)) - a * torch.exp(-d2 / (2 * sigma2**2)))
+
+
+VELOCITY_SHIFT = 1.0  # neurons: the default kernel offset of the velocity-ready network
 
 
 def simulate(model: str = "threshold", duration: float = 1.0, shape=(16, 16), seed: int | Sequence[int] = 0,
              device: str | torch.device = "auto", *, weights: torch.Tensor | None = None, burn_in: float = 0.5,
-             r: float | Sequence[float] = 0.025, backend: str = "auto", progress: bool = False,
-             **params) -> SpikeTrain | list[SpikeTrain]:
+             r: float | Sequence[float] = 0.025, velocity: torch.Tensor | None = None, velocity_gain: float = 0.1,
+             backend: str = "auto", progress: bool = False, **params) -> SpikeTrain | list[SpikeTrain]:
     """Simulate the torus network; spikes of its ``L1 L2`` neurons after ``burn_in`` seconds.
 
     shape: (L1, L2) sheet; ``weights`` ``[L1 L2, L1 L2]`` (default :func:`mexican_hat` of that
-    shape). Everything else as :func:`circuitlib.sim.ring.simulate` (model "threshold" or "lnp",
-    seeds and r broadcast to batched replicas, backend "events" / "dense" / "auto", the
+    shape; with a velocity, ``mexican_hat(shape, shift=VELOCITY_SHIFT)``). velocity ``[T, 2]`` or
+    ``[B, T, 2]`` (rows, columns; T = duration / dt; none during burn-in), dimensionless commands
+    with tonic input ``b (1 + velocity_gain e_i . v)`` (module docstring; even sides). Everything
+    else as :func:`circuitlib.sim.ring.simulate` (model "threshold" or "lnp", seeds and r broadcast
+    to batched replicas, backend "events" / "dense" / "auto", the
     :class:`~circuitlib.sim.ring.RingParams` constants as keywords).
     """
     if "theta" in params:
         raise ValueError("the torus takes no angle drive theta (a ring rotation); simulate it without.")
     l1, l2 = _sheet(shape)
-    w = mexican_hat((l1, l2)) if weights is None else square_matrix("weights", weights)
+    tuning = None if velocity is None else velocity_gain * preferred_directions((l1, l2))
+    if weights is None:
+        w = mexican_hat((l1, l2), shift=0.0 if velocity is None else VELOCITY_SHIFT)
+    else:
+        w = square_matrix("weights", weights)
     if w.shape[0] != l1 * l2:
         raise ValueError(f"weights are {tuple(w.shape)} but a {l1} x {l2} sheet has {l1 * l2} neurons.")
     return ring.simulate(model, duration, l1 * l2, seed, device, weights=w, burn_in=burn_in, r=r,
-                         backend=backend, progress=progress, **params)
+                         velocity=velocity, tuning=tuning, backend=backend, progress=progress, **params)
+
+
+def smooth_velocity(duration: float, dt: float = 1e-4, speed: float = 1.0, timescale: float = 0.5,
+                    seed: int = 0) -> torch.Tensor:
+    """A random 2-D velocity command: two independent Ornstein-Uhlenbeck processes with stationary
+    standard deviation ``speed`` and correlation time ``timescale`` seconds, starting at rest.
+    float64 ``[T, 2]`` (rows, columns), T = duration / dt."""
+    if not (duration > 0 and dt > 0 and timescale > 0 and speed >= 0):
+        raise ValueError(f"need duration, dt, timescale > 0 and speed >= 0; "
+                         f"got {duration}, {dt}, {timescale}, {speed}.")
+    n = max(1, round(duration / dt))
+    gen = torch.Generator().manual_seed(seed)
+    kicks = torch.randn(n, 2, generator=gen, dtype=torch.float64) * speed * math.sqrt(2 * dt / timescale)
+    v = torch.zeros(n, 2, dtype=torch.float64)
+    decay = 1 - dt / timescale
+    for k in range(1, n):
+        v[k] = decay * v[k - 1] + kicks[k]
+    return v
+
+
+def _count_images(train: SpikeTrain, shape, window: float, at_least: int) -> torch.Tensor:
+    """The sheet's spike counts in consecutive windows of ``window`` seconds: float64 ``[W, L1, L2]``
+    (a last partial window dropped); at least ``at_least`` windows must fit."""
+    l1, l2 = _sheet(shape)
+    if train.n_neurons != l1 * l2:
+        raise ValueError(f"the train has {train.n_neurons} neurons but a {l1} x {l2} sheet has {l1 * l2}.")
+    steps = round(window / train.dt)
+    n_win = train.n_steps // max(steps, 1)
+    if steps < 1 or n_win < at_least:
+        raise ValueError(f"a window of {window} s must hold at least one step (dt={train.dt} s) and {at_least} "
+                         f"of them must fit in the train's {train.duration} s.")
+    images = torch.zeros(n_win, l1 * l2, dtype=torch.float64)
+    keep = train.times < n_win * steps
+    images.index_put_((train.times[keep].cpu() // steps, train.neurons[keep].cpu()),
+                      train.counts[keep].cpu().double(), accumulate=True)
+    return images.view(n_win, l1, l2)
 
 
 def power_spectrum(train: SpikeTrain, shape, window: float = 0.05) -> torch.Tensor:
@@ -74,19 +149,7 @@ def power_spectrum(train: SpikeTrain, shape, window: float = 0.05) -> torch.Tens
     seconds, each with its mean removed: float64 ``[L1, L2]`` indexed by frequency (cycles per
     sheet, modulo L). A power spectrum ignores where the pattern is, so a drifting lattice adds up.
     """
-    l1, l2 = _sheet(shape)
-    if train.n_neurons != l1 * l2:
-        raise ValueError(f"the train has {train.n_neurons} neurons but a {l1} x {l2} sheet has {l1 * l2}.")
-    steps = round(window / train.dt)
-    n_win = train.n_steps // max(steps, 1)
-    if steps < 1 or n_win < 1:
-        raise ValueError(f"window={window} s must hold at least one step (dt={train.dt} s) and fit in the "
-                         f"train's {train.duration} s.")
-    images = torch.zeros(n_win, l1 * l2, dtype=torch.float64)
-    keep = train.times < n_win * steps
-    images.index_put_((train.times[keep].cpu() // steps, train.neurons[keep].cpu()),
-                      train.counts[keep].cpu().double(), accumulate=True)
-    images = images.view(n_win, l1, l2)
+    images = _count_images(train, shape, window, 1)
     images = images - images.mean((1, 2), keepdim=True)
     return torch.fft.fft2(images).abs().pow(2).mean(0)
 
@@ -111,6 +174,36 @@ def bump_count(train: SpikeTrain, shape, window: float = 0.05) -> int:
     :func:`lattice_modes` (the number of lattice points a periodic pattern puts on the torus)."""
     modes = lattice_modes(power_spectrum(train, shape, window))
     return int(abs(modes[0, 0] * modes[1, 1] - modes[0, 1] * modes[1, 0]))
+
+
+def pattern_displacement(train: SpikeTrain, shape, frame: float = 0.01, smoothing: float = 0.025,
+                         max_cycles: float = 4.0) -> torch.Tensor:
+    """How far the pattern has moved since the first frame: float64 ``[F, 2]`` (rows, columns),
+    neurons, one row per ``frame`` seconds.
+
+    Frames are the sheet's spike counts, smoothed by an exponential filter of ``smoothing`` seconds.
+    A translation x multiplies every spatial Fourier coefficient by ``exp(-2 pi i k.x)``, so the step
+    between two frames is the weighted least-squares fit of the phase changes of the modes with
+    ``0 < |k| <= max_cycles`` cycles per sheet (weights: the cross-power). It needs steps under half
+    the bump spacing per frame and no particular lattice: mode hops do not bias it.
+    """
+    if not (smoothing > 0 and max_cycles >= 1):
+        raise ValueError(f"need smoothing > 0 s and max_cycles >= 1; got {smoothing}, {max_cycles}.")
+    images = _count_images(train, shape, frame, 2)
+    n_frames, l1, l2 = images.shape
+    decay = math.exp(-frame / smoothing)
+    for k in range(1, n_frames):
+        images[k] += decay * images[k - 1]
+    rows, cols = signed_offsets(l1), signed_offsets(l2)
+    freqs = torch.fft.fft2(images)[:, rows % l1][:, :, cols % l2]
+    k = torch.stack(torch.meshgrid(rows.double(), cols.double(), indexing="ij"), -1)   # cycles per sheet
+    use = (k.norm(dim=-1) > 0) & (k.norm(dim=-1) <= max_cycles)
+    wave = 2 * math.pi * k[use] / torch.tensor([l1, l2], dtype=torch.float64)        # [M, 2] rad / neuron
+    cross = freqs[:-1, use].conj() * freqs[1:, use]                                   # [F - 1, M]
+    weight, phase = cross.abs(), cross.angle()
+    normal = torch.einsum("fm,mi,mj->fij", weight, wave, wave)
+    steps_xy = torch.linalg.solve(normal, -torch.einsum("fm,mi->fi", weight * phase, wave))
+    return torch.cat([torch.zeros(1, 2, dtype=torch.float64), torch.cumsum(steps_xy, 0)])
 
 
 def autocorrelation(train: SpikeTrain, shape, window: float = 0.05) -> torch.Tensor:
