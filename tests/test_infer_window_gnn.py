@@ -9,6 +9,7 @@ from circuitlib.infer._mlp import mlp
 from circuitlib.infer.window_gnn import (
     Messages,
     Predictor,
+    RampSum,
     Structure,
     WindowGNNNet,
     causal_filter,
@@ -225,3 +226,23 @@ def test_interpolated_messages_equal_the_direct_ones_when_every_node_is_observed
         via.load_state_dict(direct.state_dict())
         via.all_observed = False                                   # force the interpolation path
         assert torch.allclose(direct(x, w), via(x, w), atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_banded_and_convolution_filters_agree(k):
+    """One or two kernels run as a banded matmul, more as conv1d: both are the same causal filter."""
+    torch.manual_seed(0)
+    x, kernels, bias = (torch.randn(shape, dtype=torch.float64) for shape in ((3, 5, 30), (k, 7), (k,)))
+    conv = torch.nn.functional.conv1d(x[..., :-1].reshape(15, 1, 29), kernels[:, None], bias)
+    assert torch.allclose(causal_filter(x, kernels, bias), conv.view(3, 5, k, 23))
+
+
+def test_the_monotone_link_and_its_written_out_gradients_match_autograd():
+    torch.manual_seed(0)
+    u = torch.randn(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    a, c, w = (torch.rand(8, dtype=torch.float64) + 0.5, torch.linspace(-2, 2, 8, dtype=torch.float64),
+               torch.rand(8, dtype=torch.float64))
+    args = [u, a.requires_grad_(), c.requires_grad_(), w.requires_grad_()]
+    assert torch.autograd.gradcheck(RampSum.apply, args)
+    elementwise = torch.nn.functional.softplus(a * (u[..., None] - c)) @ w
+    assert torch.allclose(RampSum.apply(*args), elementwise)
