@@ -494,18 +494,20 @@ def local_client(n_workers: int | None = None):
 
 
 @contextlib.contextmanager
-def _connect(client):
-    """A Client: the given one (left open), one to a scheduler address, or an embedded LocalCluster."""
+def connect(client):
+    """A Client whose workers run torch with one thread: the given one (left open), one to a scheduler
+    address, or an embedded LocalCluster (:func:`local_client`, closed afterwards)."""
     if isinstance(client, Client):
-        yield client
+        context = contextlib.nullcontext(client)
     elif isinstance(client, str):
-        with Client(client) as c:
-            yield c
+        context = Client(client)
     elif client is None:
-        with local_client() as c:
-            yield c
+        context = local_client()
     else:
         raise TypeError(f"client must be None, a distributed.Client or a scheduler address, got {client!r}.")
+    with context as c:
+        c.register_plugin(OneTorchThread(), name="circuitlib-one-torch-thread")
+        yield c
 
 
 def run_sweep(cells: Iterable[Cell], store: str | os.PathLike, client=None, progress: bool = True,
@@ -533,9 +535,8 @@ def run_sweep(cells: Iterable[Cell], store: str | os.PathLike, client=None, prog
     store.mkdir(parents=True, exist_ok=True)
     todo = [cell for cell in cells if not _finished(read_record(store, cell), retry_errors)]
     if todo:
-        with _connect(client) as dask_client, tqdm(total=len(cells), initial=len(cells) - len(todo), desc="cells",
-                                                   disable=not progress) as bar:
-            dask_client.register_plugin(OneTorchThread(), name="circuitlib-one-torch-thread")
+        with connect(client) as dask_client, tqdm(total=len(cells), initial=len(cells) - len(todo), desc="cells",
+                                                  disable=not progress) as bar:
             futures = {dask_client.submit(_evaluate, cell, GENERATORS[cell.generator], METHODS[cell.method],
                                           key=f"circuitlib-cell-{cell.key}", pure=False): cell for cell in todo}
             try:

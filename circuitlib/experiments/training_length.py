@@ -6,9 +6,11 @@ L, are nested training sets, all scored on the same held-out stretches after the
 :func:`~circuitlib.experiments.scoreboard.compare_ring_methods` is fitted to each. The seed sets
 both the simulation and every fit, so the spread over seeds covers both.
 
-A sweep survives interruption: with ``store`` (a file path), the scoreboard's runs and the
-finished (model, length, seed) cells are written after every cell, and a rerun with the same
-``store`` fits only the cells that are missing.
+Each (spike model, length, seed) is one task on a Dask cluster (:func:`~circuitlib.experiments.sweep.connect`:
+by default one single-threaded worker per core, or any ``distributed.Client``), which re-simulates
+its seed's recording (the same for every length) and fits every method to its length. A sweep survives
+interruption: with ``store`` (a file path), the finished cells' runs are written as each cell
+finishes, and a rerun with the same ``store`` fits only the cells that are missing.
 """
 from __future__ import annotations
 
@@ -16,56 +18,74 @@ import os
 from pathlib import Path
 
 import torch
+from distributed import as_completed
 
 from .scoreboard import Scoreboard, compare_ring_methods, length_name, training_lengths
+from .sweep import connect
 
 
 def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict], *, held_out: float,
-                 store: str | os.PathLike | None = None, **methods) -> list[tuple[str, float, int]]:
+                 store: str | os.PathLike | None = None, client=None, **methods) -> list[tuple[str, float, int]]:
     """Fit every method to every (spike model, training length in s, seed); runs land on ``board`` under
-    data set ``length_name(model, L)`` (one run per seed).
+    data set ``length_name(model, L)`` (one run per seed, in seed order).
 
     ``gnns``: ring GNN variants (name -> WindowGNN keywords, or a function of the seed); ``held_out``:
-    seconds of validation and of test data each; ``methods``: passed to ``compare_ring_methods``
-    (``glms``, ``glm_iter``, ``strengths``, ``device``, ``progress``). Returns the cells fitted by this
-    call (cells already in ``store`` are loaded, not refitted)."""
+    seconds of validation and of test data each; ``client``: where the cells run (None: a local cluster
+    of one single-threaded worker per core, closed afterwards; a ``distributed.Client``; a scheduler
+    address); ``methods``: passed to ``compare_ring_methods`` (``glms``, ``glm_iter``, ``strengths``,
+    ``device``, ``progress``). Returns the cells fitted by this call (cells already in ``store`` are
+    loaded, not refitted)."""
     lengths = sorted(float(L) for L in lengths)
     if not models or not seeds:
         raise ValueError("give at least one spike model and one seed.")
-    done = load_sweep(board, store) if store is not None and Path(store).exists() else set()
-    fitted = []
-    for seed in seeds:
-        for model in models:
-            todo = [L for L in lengths if (model, L, seed) not in done]
-            if not todo:
-                continue
-            sets = training_lengths(model, lengths, held_out, seed=seed, device=methods.get("device", "auto"))
-            for L in todo:
-                compare_ring_methods(board, {length_name(model, L): sets[length_name(model, L)]}, gnns,
-                                     seeds=[seed], **methods)
-                done.add((model, L, seed))
-                fitted.append((model, L, seed))
-                if store is not None:
-                    save_sweep(board, done, store)
-    return fitted
+    if board.runs:
+        raise ValueError("the board already has runs; give length_sweep a new Scoreboard.")
+    cells = [(model, L, seed) for seed in seeds for model in models for L in lengths]
+    finished = load_sweep(store, board.true_w) if store is not None and Path(store).exists() else {}
+    todo = [cell for cell in cells if cell not in finished]
+    if todo:
+        with connect(client) as dask_client:
+            # the longest recordings first: they take longest, so the workers end together
+            futures = {dask_client.submit(fit_cell, board.true_w, board.torus, cell, lengths, held_out, gnns, methods,
+                                          pure=False): cell for cell in sorted(todo, key=lambda c: -c[1])}
+            try:
+                for future in as_completed(futures):
+                    finished[futures[future]] = future.result()
+                    if store is not None:
+                        save_sweep(finished, board.true_w, store)
+            finally:
+                dask_client.cancel(list(futures))
+    for cell in cells:                                       # one order, however the cells finished
+        for key, runs in finished[cell].items():
+            board.runs.setdefault(key, []).extend(runs)
+    return todo
 
 
-def save_sweep(board: Scoreboard, done: set, store: str | os.PathLike) -> None:
-    """Write the board's runs and the finished cells to ``store`` (atomically: a crash mid-write
-    keeps the previous file)."""
+def fit_cell(true_w: torch.Tensor, torus, cell: tuple[str, float, int], lengths, held_out: float, gnns: dict,
+             methods: dict) -> dict:
+    """One (spike model, length, seed) of :func:`length_sweep`: the runs of a new board scored
+    against ``true_w`` (and ``torus``), keyed (method, data set)."""
+    model, length, seed = cell
+    sets = training_lengths(model, lengths, held_out, seed=seed, device=methods.get("device", "auto"))
+    board = Scoreboard(true_w, torus)
+    name = length_name(model, length)
+    compare_ring_methods(board, {name: sets[name]}, gnns, seeds=[seed], **methods)
+    return board.runs
+
+
+def save_sweep(finished: dict, true_w: torch.Tensor, store: str | os.PathLike) -> None:
+    """Write the finished cells' runs to ``store`` (atomically: a crash mid-write keeps the previous file)."""
     tmp = Path(f"{store}.tmp")
-    torch.save({"runs": board.runs, "done": sorted(done), "true_w": board.true_w}, tmp)
+    torch.save({"cells": finished, "true_w": true_w}, tmp)
     tmp.replace(store)
 
 
-def load_sweep(board: Scoreboard, store: str | os.PathLike) -> set:
-    """Put the runs saved in ``store`` on ``board`` (which must score against the same true W and
-    hold none of them yet); returns the finished cells."""
+def load_sweep(store: str | os.PathLike, true_w: torch.Tensor) -> dict:
+    """The finished cells' runs saved in ``store``, which must have been scored against ``true_w``."""
     saved = torch.load(store, weights_only=False)
-    if not torch.equal(saved["true_w"], board.true_w):
+    if "cells" not in saved:
+        raise ValueError(f"{store} was written by an older length_sweep (runs without their cells); "
+                         "start a new store file.")
+    if not torch.equal(saved["true_w"], true_w):
         raise ValueError(f"{store} was scored against another true W; use a new store file for this sweep.")
-    clash = set(saved["runs"]) & set(board.runs)
-    if clash:
-        raise ValueError(f"the board already has runs of {sorted(clash)}; load the store into a new Scoreboard.")
-    board.runs.update(saved["runs"])
-    return set(map(tuple, saved["done"]))
+    return saved["cells"]
