@@ -61,6 +61,10 @@ def test_lists_nan_and_strings():
     assert regression.within([1.0, 2.0], [1.01, 2.01], {"abs": 0.02}, "change")
     assert not regression.within([1.0, 2.0], [1.0], {"abs": 0.02}, "change")
     assert not regression.within([1.0, 2.0], [1.0, 2.5], {"abs": 0.02}, "change")
+    curve = {"glm": {"lnp": [0.5, 0.4]}, "gnn": {"lnp": [0.9, 0.8]}}
+    assert regression.within(curve, {"gnn": {"lnp": [0.9, 0.81]}, "glm": {"lnp": [0.5, 0.4]}}, {"abs": 0.02}, "rise")
+    assert not regression.within(curve, {"gnn": {"lnp": [0.9, 0.9]}, "glm": {"lnp": [0.5, 0.4]}}, {"abs": 0.02}, "rise")
+    assert not regression.within(curve, {"gnn": {"lnp": [0.9, 0.8]}}, {"abs": 0.02}, "rise")
     assert regression.within(float("nan"), float("nan"), {"abs": 0.1}, "change")
     assert not regression.within(0.5, float("nan"), {"abs": 0.1}, "rise")
     assert regression.within("a", "a", {"abs": 0}, "change") and not regression.within("a", "b", {"abs": 0}, "change")

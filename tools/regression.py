@@ -180,13 +180,16 @@ def allowance(ref: float, tol: dict) -> float:
 
 def within(ref, now, tol: dict, worse: str) -> bool:
     """Whether ``now`` is no regression from ``ref``. Numbers use ``tol`` and the direction ``worse``;
-    lists compare element by element (same length); anything else must be equal."""
+    lists compare element by element (same length), dicts key by key (same keys, any order); anything
+    else must be equal."""
     if worse not in WORSE:
         raise ValueError(f"worse must be one of {WORSE}, got {worse!r}.")
     if worse == "never":
         return True
     if isinstance(ref, (list, tuple)) and isinstance(now, (list, tuple)):
         return len(ref) == len(now) and all(within(r, n, tol, worse) for r, n in zip(ref, now))
+    if isinstance(ref, dict) and isinstance(now, dict):
+        return ref.keys() == now.keys() and all(within(ref[k], now[k], tol, worse) for k in ref)
     if _is_number(ref) and _is_number(now):
         ref, now = float(ref), float(now)
         if math.isnan(ref) or math.isnan(now):
