@@ -5,6 +5,7 @@ from distributed import Client, LocalCluster
 
 from circuitlib.experiments import training_length
 from circuitlib.experiments.scoreboard import Scoreboard, length_name
+from circuitlib.infer.glm import ConvergenceWarning
 from circuitlib.sim import ring
 
 TINY = {"GNN": dict(message="sender", channels=2, embed_dim=2, hidden=4, steps=2, eval_every=2, batch_bins=256,
@@ -59,12 +60,20 @@ def test_cells_on_worker_processes_equal_the_same_cell_fitted_here():
     here = training_length.fit_cell(board.true_w, None, ("lnp", 0.3, 0), [0.3], 0.2, TINY,
                                     dict(glms=False, device="cpu", progress=False))
     name = ("GNN", length_name("lnp", 0.3))
-    assert board.runs[name][0]["bps"] == pytest.approx(here[name][0]["bps"], abs=1e-4)
+    assert board.runs[name][0]["bps"] == pytest.approx(here["runs"][name][0]["bps"], abs=1e-4)
+
+
+def test_what_a_fit_warns_on_a_worker_is_warned_again_with_its_cell(client):
+    board = Scoreboard(ring.mexican_hat())
+    with pytest.warns(ConvergenceWarning, match=r"lnp 0.3 s, seed 0: CouplingGLM stopped \(max_iter\)"):
+        training_length.length_sweep(board, ["lnp"], [0.3], [0], {}, client=client, glm_iter=1, strengths=[1e-5],
+                                     **(RUN | {"glms": True}))
+    assert ("GLM, free w", length_name("lnp", 0.3)) in board.runs
 
 
 def test_a_store_of_another_network_or_a_filled_board_is_refused(tmp_path):
     store = tmp_path / "sweep.pt"
-    training_length.save_sweep({("lnp", 0.3, 0): {}}, ring.mexican_hat(), store)
+    training_length.save_sweep({("lnp", 0.3, 0): {"runs": {}, "warnings": []}}, ring.mexican_hat(), store)
     with pytest.raises(ValueError, match="another true W"):
         training_length.load_sweep(store, 2 * ring.mexican_hat())
     board = Scoreboard(ring.mexican_hat())

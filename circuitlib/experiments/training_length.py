@@ -15,6 +15,7 @@ finishes, and a rerun with the same ``store`` fits only the cells that are missi
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -33,8 +34,9 @@ def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict
     seconds of validation and of test data each; ``client``: where the cells run (None: a local cluster
     of one single-threaded worker per core, closed afterwards; a ``distributed.Client``; a scheduler
     address); ``methods``: passed to ``compare_ring_methods`` (``glms``, ``glm_iter``, ``strengths``,
-    ``device``, ``progress``). Returns the cells fitted by this call (cells already in ``store`` are
-    loaded, not refitted)."""
+    ``device``, ``progress``). What the fits warned on the workers (e.g. a GLM's ConvergenceWarning) is
+    warned again here, each message prefixed by its cell. Returns the cells fitted by this call (cells
+    already in ``store`` are loaded, not refitted)."""
     lengths = sorted(float(L) for L in lengths)
     if not models or not seeds:
         raise ValueError("give at least one spike model and one seed.")
@@ -55,33 +57,40 @@ def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict
                         save_sweep(finished, board.true_w, store)
             finally:
                 dask_client.cancel(list(futures))
-    for cell in cells:                                       # one order, however the cells finished
-        for key, runs in finished[cell].items():
+    for model, length, seed in cells:                        # one order, however the cells finished
+        done = finished[model, length, seed]
+        for key, runs in done["runs"].items():
             board.runs.setdefault(key, []).extend(runs)
+        for category, message in done["warnings"]:
+            warnings.warn(f"{length_name(model, length)}, seed {seed}: {message}", category, stacklevel=2)
     return todo
 
 
 def fit_cell(true_w: torch.Tensor, torus, cell: tuple[str, float, int], lengths, held_out: float, gnns: dict,
              methods: dict) -> dict:
-    """One (spike model, length, seed) of :func:`length_sweep`: the runs of a new board scored
-    against ``true_w`` (and ``torus``), keyed (method, data set)."""
+    """One (spike model, length, seed) of :func:`length_sweep`: ``runs``, those of a new board scored
+    against ``true_w`` (and ``torus``) keyed (method, data set), and ``warnings``, what the fits warned
+    as (category, message) pairs."""
     model, length, seed = cell
-    sets = training_lengths(model, lengths, held_out, seed=seed, device=methods.get("device", "auto"))
-    board = Scoreboard(true_w, torus)
-    name = length_name(model, length)
-    compare_ring_methods(board, {name: sets[name]}, gnns, seeds=[seed], **methods)
-    return board.runs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sets = training_lengths(model, lengths, held_out, seed=seed, device=methods.get("device", "auto"))
+        board = Scoreboard(true_w, torus)
+        name = length_name(model, length)
+        compare_ring_methods(board, {name: sets[name]}, gnns, seeds=[seed], **methods)
+    return {"runs": board.runs, "warnings": [(w.category, str(w.message)) for w in caught]}
 
 
 def save_sweep(finished: dict, true_w: torch.Tensor, store: str | os.PathLike) -> None:
-    """Write the finished cells' runs to ``store`` (atomically: a crash mid-write keeps the previous file)."""
+    """Write the finished cells (runs and warnings) to ``store`` (atomically: a crash mid-write keeps
+    the previous file)."""
     tmp = Path(f"{store}.tmp")
     torch.save({"cells": finished, "true_w": true_w}, tmp)
     tmp.replace(store)
 
 
 def load_sweep(store: str | os.PathLike, true_w: torch.Tensor) -> dict:
-    """The finished cells' runs saved in ``store``, which must have been scored against ``true_w``."""
+    """The finished cells (runs and warnings) saved in ``store``, which must have been scored against ``true_w``."""
     saved = torch.load(store, weights_only=False)
     if "cells" not in saved:
         raise ValueError(f"{store} was written by an older length_sweep (runs without their cells); "
