@@ -29,6 +29,9 @@ def speed_response(model: str, shape, commands: Sequence[float], seconds: float 
     velocity = torch.zeros(2, len(commands), len(seeds), 2, dtype=torch.float64)
     for axis in range(2):
         for k, c in enumerate(commands):
+            if axis == 1 and c == 0:                          # no command is the same run along either axis
+                velocity[1, k] = velocity[0, k]
+                continue
             command = torch.zeros(n, 2, dtype=torch.float64)
             command[:, axis] = c
             trains = torus.simulate(model, seconds, shape, seed=list(seeds), velocity=command, **sim)

@@ -265,7 +265,8 @@ def _modulation(tuning, velocity, n_rep, n_keep, n_burn, n):
                          f"C = {tuning.shape[1]} (the tuning's columns); got {tuple(velocity.shape)}.")
     if not (torch.isfinite(velocity).all() and torch.isfinite(tuning).all()):
         raise ValueError("velocity or tuning contains NaN or inf.")
-    lowest = float((1 + torch.einsum("btc,nc->btn", velocity, tuning)).min())
+    # distinct tuning rows only (four on a direction-tuned sheet): no [B, T, n] temporary
+    lowest = float((1 + velocity @ torch.unique(tuning, dim=0).T).min())
     if lowest < 0:
         raise ValueError(f"the tonic input b (1 + tuning . velocity) would turn negative (factor {lowest:.3g}); "
                          "lower the velocity or the tuning's gain.")

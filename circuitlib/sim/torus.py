@@ -24,6 +24,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+from scipy.signal import lfilter
 
 from .._validate import square_matrix
 from ..data.spikes import SpikeTrain
@@ -119,11 +120,9 @@ def smooth_velocity(duration: float, dt: float = 1e-4, speed: float = 1.0, times
     n = max(1, round(duration / dt))
     gen = torch.Generator().manual_seed(seed)
     kicks = torch.randn(n, 2, generator=gen, dtype=torch.float64) * speed * math.sqrt(2 * dt / timescale)
-    v = torch.zeros(n, 2, dtype=torch.float64)
-    decay = 1 - dt / timescale
-    for k in range(1, n):
-        v[k] = decay * v[k - 1] + kicks[k]
-    return v
+    kicks[0] = 0.0                                                       # at rest
+    # v[k] = (1 - dt / timescale) v[k - 1] + kicks[k], as one linear filter
+    return torch.from_numpy(lfilter([1.0], [1.0, dt / timescale - 1], kicks.numpy(), axis=0))
 
 
 def _count_images(train: SpikeTrain, shape, window: float, at_least: int) -> torch.Tensor:
@@ -194,9 +193,9 @@ def pattern_displacement(train: SpikeTrain, shape, frame: float = 0.01, smoothin
     decay = math.exp(-frame / smoothing)
     for k in range(1, n_frames):
         images[k] += decay * images[k - 1]
-    rows, cols = signed_offsets(l1), signed_offsets(l2)
-    freqs = torch.fft.fft2(images)[:, rows % l1][:, :, cols % l2]
-    k = torch.stack(torch.meshgrid(rows.double(), cols.double(), indexing="ij"), -1)   # cycles per sheet
+    freqs = torch.fft.fft2(images)
+    cycles = [torch.fft.fftfreq(size, 1 / size, dtype=torch.float64) for size in (l1, l2)]   # per sheet, FFT order
+    k = torch.stack(torch.meshgrid(*cycles, indexing="ij"), -1)
     use = (k.norm(dim=-1) > 0) & (k.norm(dim=-1) <= max_cycles)
     wave = 2 * math.pi * k[use] / torch.tensor([l1, l2], dtype=torch.float64)        # [M, 2] rad / neuron
     cross = freqs[:-1, use].conj() * freqs[1:, use]                                   # [F - 1, M]
