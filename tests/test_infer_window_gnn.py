@@ -168,6 +168,20 @@ def test_early_stopping_keeps_the_best_state(tmp_path):
     assert path.exists() and model.score(counts(seed=3)).mean == pytest.approx(best, abs=1e-6)
 
 
+def test_a_residual_rate_grid_keeps_the_fit_with_the_best_validation_score(tmp_path):
+    train, validation = counts(), counts(seed=3)
+    path = tmp_path / "best.pt"
+    grid = WindowGNN.with_residual(**SMALL, residual_lr=(0.01, 30.0), checkpoint=str(path)).fit(train, validation)
+    singles = [WindowGNN.with_residual(**SMALL, residual_lr=lr).fit(train, validation) for lr in (0.01, 30.0)]
+    bests = [max(r["validation_bps"] for r in m.training_log) for m in singles]
+    assert grid.residual_lr_path == [(0.01, bests[0]), (30.0, bests[1])]
+    chosen = max(range(2), key=bests.__getitem__)
+    assert grid.chosen_residual_lr == (0.01, 30.0)[chosen]
+    assert torch.equal(grid.weights, singles[chosen].weights)   # same seed, same batches: the same fit
+    assert grid.score(validation).mean == pytest.approx(bests[chosen], abs=1e-6)
+    assert torch.equal(torch.load(path)["structure.residual"], grid.net.structure.residual.detach())
+
+
 def test_hidden_neurons_get_weights_but_no_rates():
     model = WindowGNN(n_positions=12, observed=[0, 2, 3, 5, 8, 9, 10, 11], **SMALL).fit(counts())
     assert model.weights.shape == (12, 12)
@@ -202,6 +216,10 @@ def test_bad_input_is_refused():
         WindowGNN(residual_l2=1.0)
     with pytest.raises(ValueError, match="batch_bins"):
         WindowGNN(batch_bins=0)
+    with pytest.raises(ValueError, match="residual_lr"):
+        WindowGNN(residual_lr=())
+    with pytest.raises(ValueError, match="pass validation"):
+        WindowGNN.with_residual(**SMALL, residual_lr=(0.3, 3.0)).fit(counts())
     model = WindowGNN(**SMALL).fit(counts())
     with pytest.raises(ValueError, match="fitted to 8 neurons"):
         model.score(counts(n=5))

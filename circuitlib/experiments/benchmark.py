@@ -198,7 +198,7 @@ GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 1000, "n_frames": 100_000})},
 }
 
-_GNN_RING = {"residual": True, "batch_bins": 4096}
+_GNN_RING = {"residual": True, "residual_lr": [0.3, 3.0], "batch_bins": 4096}
 _GNN_ASSEMBLY = {"lr_weights": 4e-3, "lr_functions": 1e-3, "lr_latents": 3e-2, "refine_stride": 4}
 CONFIGS: dict[str, dict[str, dict]] = {
     scale: {

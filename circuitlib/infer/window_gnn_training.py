@@ -6,9 +6,16 @@ before it fit inside one stretch (the encoder runs as a convolution over each ch
 bins of a stretch only provide history). The structure module proposes w once per step, and the
 loss is the Poisson negative log-likelihood of the batch, sum (lambda - x log lambda), averaged
 over bins and observed neurons, plus an optional L1 penalty on w and an optional L2 penalty on
-the free residual R. The learning rate follows half a cosine from ``lr`` to ``lr * lr_final``
-over ``steps``; every ``eval_every`` steps the held-out bits/spike of the validation data decide
-early stopping (``patience`` evaluations without a new best), and the best state is kept. A
+the free residual R. The networks' learning rate follows half a cosine from ``lr`` to ``lr * lr_final``
+over ``steps``; R's stays at ``residual_lr`` (a free w, like the GLM's, still has most of its way to
+go when the networks have settled). Every ``eval_every`` steps the held-out bits/spike of the validation data decide
+early stopping (``patience`` evaluations without a new best), and the best state is kept.
+
+How far R may move from the spike embedding's w is a bias-variance choice, as the GLM's penalty
+strength is: on a short recording a fast-moving R fits noise, on a long one a slow R is not done
+when the steps run out. So, like the GLM's strength, ``residual_lr`` may be a grid: the model is
+fitted once per value (same seed, same batches) and the fit with the best validation bits/spike
+is kept (``residual_lr_path``, ``chosen_residual_lr``). A
 recording with gaps is a list of SpikeTrains, one per stretch: no window reaches across a gap,
 and stretches shorter than l + ``chunk_bins`` are not trained on. The structure module reads the
 first ``structure_bins`` bins of the training recording (the stretches joined end to end): f_out
@@ -29,6 +36,9 @@ Every chapter that fits a ring GNN (3-7 and 13, and ``benchmarks/low_rate.py``) 
 paper's carried-GRU form, sequential in time, is :class:`~circuitlib.infer.ring_gnn_training.RingGNN`.
 """
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import torch
 
@@ -56,13 +66,16 @@ class WindowGNN(SpikePredictor):
     predictor: ``own_history``, ``link`` ("monotone" | "exp"), ``use_theta`` (angle encoder; the
     data must carry theta). Training: ``steps`` Adam steps of ``batch_bins`` bins in chunks of
 ``chunk_bins``, ``lr`` (R:
-    ``residual_lr``, since w's entries are O(10)), ``residual_l2``, ``w_l1``, ``eval_every``,
+    ``residual_lr``, constant, since w's entries are O(10); a sequence of values is a grid chosen on the
+    validation data), ``residual_l2``, ``w_l1``, ``eval_every``,
     ``patience``, ``checkpoint`` (file for the best state), ``predict_bins`` (bins per forward pass
     when scoring).
 
     After :meth:`fit`: ``weights`` [n_positions, n_positions], ``net``, ``width`` (l, bins),
     ``training_log`` (per evaluation: ``step``, ``bins_seen``, ``train_nll``, ``validation_bps``),
-    ``steps_run`` and ``unused_bins`` (bins of stretches shorter than l + ``chunk_bins``).
+    ``steps_run`` and ``unused_bins`` (bins of stretches shorter than l + ``chunk_bins``); with a
+    residual, ``chosen_residual_lr`` and ``residual_lr_path`` ([(residual_lr, best validation
+    bits/spike), ...] in the grid's order; NaN without validation data).
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
@@ -71,7 +84,8 @@ class WindowGNN(SpikePredictor):
                  ring_position: int = 0, ring_distance: bool = False, residual: bool = False, directed: bool = False,
                  own_history: bool = True, link: str = "monotone", use_theta: bool = False,
                  structure_bins: int = 8000, batch_bins: int = 8192, chunk_bins: int = 256, steps: int = 1000,
-                 lr: float = 1e-2, lr_final: float = 0.1, residual_lr: float = 0.3, residual_l2: float = 0.0,
+                 lr: float = 1e-2, lr_final: float = 0.1, residual_lr: float | Sequence[float] = (0.3, 3.0),
+                 residual_l2: float = 0.0,
                  w_l1: float = 0.0, eval_every: int = 100, patience: int = 3, predict_bins: int = 8192,
                  checkpoint: str | None = None, seed: int = 0, device="auto", progress: bool = True):
         check_bin_width(bin_width)
@@ -80,9 +94,10 @@ class WindowGNN(SpikePredictor):
         if min(steps, batch_bins, chunk_bins, structure_bins, eval_every, patience, predict_bins, channels, hidden) < 1:
             raise ValueError("steps, batch_bins, chunk_bins, structure_bins, eval_every, patience, predict_bins, "
                              "channels and hidden must all be >= 1.")
-        if not tau > 0 or lr <= 0 or residual_lr <= 0 or not 0 < lr_final <= 1:
-            raise ValueError(f"need tau > 0 s, lr > 0, residual_lr > 0 and 0 < lr_final <= 1; got {tau}, {lr}, "
-                             f"{residual_lr}, {lr_final}.")
+        residual_lrs = [float(v) for v in (residual_lr if isinstance(residual_lr, Sequence) else [residual_lr])]
+        if not tau > 0 or lr <= 0 or not residual_lrs or min(residual_lrs) <= 0 or not 0 < lr_final <= 1:
+            raise ValueError(f"need tau > 0 s, lr > 0, residual_lr > 0 (or a non-empty sequence of such) and "
+                             f"0 < lr_final <= 1; got {tau}, {lr}, {residual_lr}, {lr_final}.")
         if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not residual):
             raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, so it needs residual=True.")
         if embed_dim < 0 or ring_position < 0 or (embed_dim == 0 and not (ring_position or ring_distance)):
@@ -97,7 +112,8 @@ class WindowGNN(SpikePredictor):
                            predictor=dict(own_history=own_history, link=link, angle_encoder=use_theta))
         self.use_theta, self.structure_bins, self.steps = use_theta, structure_bins, steps
         self.batch_bins, self.chunk_bins = batch_bins, chunk_bins
-        self.lr, self.lr_final, self.residual_lr = lr, lr_final, residual_lr
+        self.lr, self.lr_final = lr, lr_final
+        self.residual_lrs = residual_lrs if residual else residual_lrs[:1]     # without R the rate is unused
         self.residual_l2, self.w_l1 = residual_l2, w_l1
         self.eval_every, self.patience, self.predict_bins = eval_every, patience, predict_bins
         self.checkpoint, self.seed, self.progress = checkpoint, seed, progress
@@ -190,22 +206,36 @@ class WindowGNN(SpikePredictor):
         if length < self.width:
             raise ValueError(f"the structure module needs at least {self.width} bins (the window), got {length}.")
         self._x_struct = x[:length].T.contiguous()
-        with seeded(self.seed, self.device) as gen:
-            net = WindowGNNNet(self.n_positions or n_obs, observed, self.width, stride, length, **self.net_kw)
-            self._train(net.to(self.device), x, theta, torch.cat(starts), validation, gen)
+        if len(self.residual_lrs) > 1 and validation is None:
+            raise ValueError(f"residual_lr={self.residual_lrs} is a grid chosen on validation data: pass validation, "
+                             "or give one residual_lr.")
+        fits = []
+        for residual_lr in self.residual_lrs:
+            with seeded(self.seed, self.device) as gen:
+                net = WindowGNNNet(self.n_positions or n_obs, observed, self.width, stride, length, **self.net_kw)
+                self._train(net.to(self.device), x, theta, torch.cat(starts), validation, gen, residual_lr)
+            best = max((r["validation_bps"] for r in self.training_log if "validation_bps" in r), default=math.nan)
+            fits.append((best, residual_lr, net, self.training_log, self.steps_run, self.weights))
+        chosen = max(fits, key=lambda fit: fit[0]) if len(fits) > 1 else fits[0]
+        _, residual_lr, self.net, self.training_log, self.steps_run, self.weights = chosen
+        if self.net_kw["structure"]["residual"]:
+            self.chosen_residual_lr, self.residual_lr_path = residual_lr, [(lr, best) for best, lr, *_ in fits]
+        if self.checkpoint is not None and len(fits) > 1:          # each fit saved its own best; keep the chosen
+            torch.save(self.net.state_dict(), self.checkpoint)
         return self
 
-    def _train(self, net: WindowGNNNet, x, theta, starts, validation, gen) -> None:
-        """Train ``net`` on chunks of ``x`` [T, N_obs] whose predicted bins start at one of ``starts``."""
+    def _train(self, net: WindowGNNNet, x, theta, starts, validation, gen, residual_lr: float) -> None:
+        """Train ``net`` on chunks of ``x`` [T, N_obs] whose predicted bins start at one of ``starts``
+        (R, if any, at the constant rate ``residual_lr``)."""
         self.net = net
         with torch.no_grad():                                 # start every neuron at its mean count per bin
             net.mean_counts.copy_(x.mean(0))
             net.predictor.log_scale.copy_(x.mean(0).clamp_min(0.1 / x.shape[0]).log())
         residual = net.structure.residual
         rest = [p for p in net.parameters() if p is not residual]
-        groups = [{"params": rest}] + ([{"params": [residual], "lr": self.residual_lr}] if residual is not None else [])
+        groups = [{"params": rest}] + ([{"params": [residual], "lr": residual_lr}] if residual is not None else [])
         opt = torch.optim.Adam(groups, lr=self.lr)
-        sched = cosine_schedule(opt, self.steps, self.lr_final)
+        sched = cosine_schedule(opt, self.steps, self.lr_final, keep=(1,))
         stopper = EarlyStopping(net, self.patience, self.checkpoint)
         n_chunks = max(1, self.batch_bins // self.chunk_bins)
 
