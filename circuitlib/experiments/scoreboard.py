@@ -52,8 +52,9 @@ class Scoreboard:
 
     def fit(self, method: str, dataset: str, model, train, validation=None, test=None):
         """``model.fit(train, validation)``, then add its ``.weights`` and, for a method that
-        predicts spikes (an :class:`~circuitlib.infer.base.ActivityModel`), ``.score(test)``;
-        returns the fitted model."""
+        predicts spikes (an :class:`~circuitlib.infer.base.ActivityModel`), ``.score(test)``, with
+        its ``training_log`` and (a GNN with a free residual) ``residual_lr``, the rate chosen on
+        validation; returns the fitted model."""
         predicts = isinstance(model, ActivityModel)
         if predicts and test is None:
             raise ValueError(f"{method} predicts spikes: give held-out test data to score it on.")
@@ -61,7 +62,8 @@ class Scoreboard:
         model.fit(train, validation)
         seconds = time.perf_counter() - t0
         self.add(method, dataset, model.weights, model.score(test).mean if predicts else math.nan, seconds,
-                 training_log=getattr(model, "training_log", None))
+                 training_log=getattr(model, "training_log", None),
+                 residual_lr=getattr(model, "chosen_residual_lr", math.nan))
         return model
 
     def run(self, method: str, dataset: str, index: int = 0) -> dict:
