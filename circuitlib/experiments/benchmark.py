@@ -214,7 +214,8 @@ CONFIGS: dict[str, dict[str, dict]] = {
         # the free form with the estimator's own default penalty
         "glm_free": {"max_iter": glm_iter}, "glm_shared": {"max_iter": glm_iter},
         # the time-parallel GNN of chapter 3, continued, in its prior-free form (monotone messages, a free
-        # residual on w; structure module on structure_bins bins), early stopping on validation
+        # residual on w, its rate 0.3 or 3 chosen on validation; structure module on structure_bins bins),
+        # early stopping on validation
         "ring_gnn": {**_GNN_RING, "steps": gnn_steps, "structure_bins": structure_bins},
         # chapter 8's learning rates; Adam steps, then least squares on every 4th frame
         "assembly_gnn": {**_GNN_ASSEMBLY, "n_steps": steps},
