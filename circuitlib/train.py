@@ -29,19 +29,14 @@ def seeded(seed: int, device: torch.device | str = "cpu"):
         yield torch.Generator(device=device).manual_seed(seed)
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer, n_steps: int, final: float, keep=()):
+def cosine_schedule(optimizer: torch.optim.Optimizer, n_steps: int, final: float):
     """Scale every learning rate from 1 (first step) to ``final`` (step ``n_steps`` - 1) along
-    half a cosine, except those of the parameter groups numbered in ``keep``, which stay constant;
-    call ``.step()`` after each optimiser step."""
+    half a cosine; call ``.step()`` after each optimiser step."""
     if n_steps < 1 or not 0 < final <= 1:
         raise ValueError(f"need n_steps >= 1 and final in (0, 1], got {n_steps}, {final}.")
     span = max(n_steps - 1, 1)
-
-    def cosine(step):
-        return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(step, span) / span))
-
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, [(lambda step: 1.0) if k in keep else cosine for k in range(len(optimizer.param_groups))])
+        optimizer, lambda step: final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(step, span) / span)))
 
 
 def run_steps(step_loss: Callable[[int], tuple[torch.Tensor, dict]], optimizer: torch.optim.Optimizer,

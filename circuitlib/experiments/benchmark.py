@@ -198,7 +198,7 @@ GENERATOR_PARAMS: dict[str, dict[str, dict]] = {
               **dict.fromkeys(ASSEMBLIES, {"n_neurons": 1000, "n_frames": 100_000})},
 }
 
-_GNN_RING = {"residual": True, "residual_lr": [0.3, 3.0], "batch_bins": 4096}
+_GNN_RING = {"residual": True, "residual_lr": [0.3, 10.0], "batch_bins": 4096}
 _GNN_ASSEMBLY = {"lr_weights": 4e-3, "lr_functions": 1e-3, "lr_latents": 3e-2, "refine_stride": 4}
 CONFIGS: dict[str, dict[str, dict]] = {
     scale: {
@@ -214,7 +214,7 @@ CONFIGS: dict[str, dict[str, dict]] = {
         # the free form with the estimator's own default penalty
         "glm_free": {"max_iter": glm_iter}, "glm_shared": {"max_iter": glm_iter},
         # the time-parallel GNN of chapter 3, continued, in its prior-free form (monotone messages, a free
-        # residual on w, its rate 0.3 or 3 chosen on validation; structure module on structure_bins bins),
+        # residual on w, its rate 0.3 or 10 chosen on validation; structure module on structure_bins bins),
         # early stopping on validation
         "ring_gnn": {**_GNN_RING, "steps": gnn_steps, "structure_bins": structure_bins},
         # chapter 8's learning rates; Adam steps, then least squares on every 4th frame
