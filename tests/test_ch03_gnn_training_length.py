@@ -9,8 +9,10 @@ pytestmark = pytest.mark.chapter
 # iterations; one seed). At this scale every GNN's Delta is near 0.8 and the rings' bumps have not
 # visited every neuron in the training part, so held-out bits/spike are far below 0 on the threshold
 # model; the comparison is the quick build's. Tolerances as in chapter 3: GLM 0.03; GNN Delta 0.05.
+# GNN + residual: 1 s of validation picks R's fast rate (10) on 4 s of training data, and R fits noise
+# (0.829 / 0.788 at rate 0.3).
 DELTA = {"glm_threshold": 0.365, "glm_lnp": 0.585, "gnn_threshold": 0.833, "gnn_lnp": 0.826,
-         "gnn_residual_threshold": 0.829, "gnn_residual_lnp": 0.788, "gnn_prior_threshold": 0.817,
+         "gnn_residual_threshold": 1.476, "gnn_residual_lnp": 1.262, "gnn_prior_threshold": 0.817,
          "gnn_prior_lnp": 0.820, "gnn_shuffled_threshold": 0.978, "gnn_shuffled_lnp": 0.979,
          "gnn_distance_threshold": 0.878, "gnn_distance_lnp": 0.873,
          "glm_free_threshold": 1.000, "glm_free_lnp": 1.635}
