@@ -216,7 +216,7 @@ class WindowGNN(SpikePredictor):
                 self._train(net.to(self.device), x, theta, torch.cat(starts), validation, gen, residual_lr)
             best = max((r["validation_bps"] for r in self.training_log if "validation_bps" in r), default=math.nan)
             fits.append((best, residual_lr, net, self.training_log, self.steps_run, self.weights))
-        chosen = max(fits, key=lambda fit: fit[0]) if len(fits) > 1 else fits[0]
+        chosen = max(fits, key=lambda fit: fit[0])                # one fit: that one, whatever its score
         _, residual_lr, self.net, self.training_log, self.steps_run, self.weights = chosen
         if self.net_kw["structure"]["residual"]:
             self.chosen_residual_lr, self.residual_lr_path = residual_lr, [(lr, best) for best, lr, *_ in fits]
