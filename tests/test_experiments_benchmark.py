@@ -36,6 +36,8 @@ def test_every_grid_is_registered_applicable_cells_with_distinct_hashes(scale):
     directed = {c.generator: dict(c.method_params).get("directed") for c in main if c.method == "ring_gnn"}
     assert directed == {"ring_threshold": None, "ring_lnp": None, "ring_single_bump": None, "ei": True,
                         "ei_common": True}
+    sparse = {c.generator for c in main if c.method == "ring_gnn" and dict(c.method_params).get("w_l1")}
+    assert sparse == {"ei", "ei_common"}                     # an L1 grid on w where the network is sparse
     theta = {c.generator for c in main if c.method == "ring_gnn" and dict(c.method_params).get("use_theta")}
     assert theta == {"ring_single_bump"}                     # the one generator whose data carry the drive
     assert {c.generator for c in main} == set(benchmark.GENERATOR_NAMES)

@@ -168,15 +168,18 @@ def test_early_stopping_keeps_the_best_state(tmp_path):
     assert path.exists() and model.score(counts(seed=3)).mean == pytest.approx(best, abs=1e-6)
 
 
-def test_a_residual_rate_grid_keeps_the_fit_with_the_best_validation_score(tmp_path):
+def test_a_grid_of_residual_rates_and_l1_penalties_keeps_the_fit_with_the_best_validation_score(tmp_path):
     train, validation = counts(), counts(seed=3)
     path = tmp_path / "best.pt"
-    grid = WindowGNN.with_residual(**SMALL, residual_lr=(0.01, 30.0), checkpoint=str(path)).fit(train, validation)
-    singles = [WindowGNN.with_residual(**SMALL, residual_lr=lr).fit(train, validation) for lr in (0.01, 30.0)]
+    pairs = [(0.01, 0.0), (0.01, 0.1), (30.0, 0.0), (30.0, 0.1)]
+    grid = WindowGNN.with_residual(**SMALL, residual_lr=(0.01, 30.0), w_l1=(0.0, 0.1),
+                                   checkpoint=str(path)).fit(train, validation)
+    singles = [WindowGNN.with_residual(**SMALL, residual_lr=lr, w_l1=l1).fit(train, validation) for lr, l1 in pairs]
     bests = [max(r["validation_bps"] for r in m.training_log) for m in singles]
-    assert grid.residual_lr_path == [(0.01, bests[0]), (30.0, bests[1])]
-    chosen = max(range(2), key=bests.__getitem__)
-    assert grid.chosen_residual_lr == (0.01, 30.0)[chosen]
+    assert len(set(bests)) == 4                                 # every pair gives its own fit
+    assert grid.path == [(lr, l1, best) for (lr, l1), best in zip(pairs, bests)]
+    chosen = max(range(4), key=bests.__getitem__)
+    assert (grid.chosen_residual_lr, grid.chosen_w_l1) == pairs[chosen]
     assert torch.equal(grid.weights, singles[chosen].weights)   # same seed, same batches: the same fit
     assert grid.score(validation).mean == pytest.approx(bests[chosen], abs=1e-6)
     assert torch.equal(torch.load(path)["structure.residual"], grid.net.structure.residual.detach())
@@ -220,6 +223,10 @@ def test_bad_input_is_refused():
         WindowGNN(residual_lr=())
     with pytest.raises(ValueError, match="pass validation"):
         WindowGNN.with_residual(**SMALL, residual_lr=(0.3, 3.0)).fit(counts())
+    with pytest.raises(ValueError, match="pass validation"):
+        WindowGNN(**SMALL, w_l1=(0.0, 1e-4)).fit(counts())
+    with pytest.raises(ValueError, match="w_l1 >= 0"):
+        WindowGNN(w_l1=(1e-4, -1.0))
     model = WindowGNN(**SMALL).fit(counts())
     with pytest.raises(ValueError, match="fitted to 8 neurons"):
         model.score(counts(n=5))

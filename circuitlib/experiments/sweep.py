@@ -336,7 +336,8 @@ def error_record(cell: Cell, err: BaseException, stage: str) -> dict:
     return record
 
 
-FIT_REPORT = ("converged", "n_iter", "stop_reason", "chosen_strength", "chosen_residual_lr", "structure_excerpt")
+FIT_REPORT = ("converged", "n_iter", "stop_reason", "chosen_strength", "chosen_residual_lr", "chosen_w_l1",
+              "structure_excerpt")
 """Fitted attributes a record keeps (under ``fit``) where the estimator has them: how the fit stopped."""
 
 

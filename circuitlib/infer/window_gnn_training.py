@@ -15,7 +15,10 @@ strength is: on a short recording a fast-moving R fits noise, on a long one a sl
 when the steps run out (at 0.3, 400 steps left it near the embedding's aliased w on 192 s of the
 four-bump ring). So, like the GLM's strength, ``residual_lr`` may be a grid, and is by default: the
 model is fitted once per value (same seed, same batches) and the fit with the best validation
-bits/spike is kept (``residual_lr_path``, ``chosen_residual_lr``). A
+bits/spike is kept (``path``, ``chosen_residual_lr``). The L1 penalty on w (``w_l1``, per entry, in
+units of the mean negative log-likelihood per bin and neuron) may be a grid as well, chosen with the
+rate (every pair of the two grids is fitted): a sparse network, such as chapter 13's E/I network, wants
+one; a ring's dense profile does not. A
 recording with gaps is a list of SpikeTrains, one per stretch: no window reaches across a gap,
 and stretches shorter than l + ``chunk_bins`` are not trained on. The structure module reads the
 first ``structure_bins`` bins of the training recording (the stretches joined end to end): f_out
@@ -67,15 +70,15 @@ class WindowGNN(SpikePredictor):
     data must carry theta). Training: ``steps`` Adam steps of ``batch_bins`` bins in chunks of
 ``chunk_bins``, ``lr`` (R:
     ``residual_lr``, since w's entries are O(10); a sequence of values is a grid chosen on the
-    validation data), ``residual_l2``, ``w_l1``, ``eval_every``,
+    validation data), ``residual_l2``, ``w_l1`` (a sequence: a grid, chosen with ``residual_lr``), ``eval_every``,
     ``patience``, ``checkpoint`` (file for the best state), ``predict_bins`` (bins per forward pass
     when scoring).
 
     After :meth:`fit`: ``weights`` [n_positions, n_positions], ``net``, ``width`` (l, bins),
     ``training_log`` (per evaluation: ``step``, ``bins_seen``, ``train_nll``, ``validation_bps``),
     ``steps_run`` and ``unused_bins`` (bins of stretches shorter than l + ``chunk_bins``); with a
-    residual, ``chosen_residual_lr`` and ``residual_lr_path`` ([(residual_lr, best validation
-    bits/spike), ...] in the grid's order; NaN without validation data).
+    residual, ``chosen_residual_lr``; ``chosen_w_l1``; ``path`` ([(residual_lr, w_l1, best validation
+    bits/spike), ...] in the grids' order, residual_lr None without R; NaN without validation data).
     """
 
     def __init__(self, *, bin_width: float | None = 1e-3, tau: float = 0.010, n_positions: int | None = None,
@@ -85,8 +88,8 @@ class WindowGNN(SpikePredictor):
                  own_history: bool = True, link: str = "monotone", use_theta: bool = False,
                  structure_bins: int = 8000, batch_bins: int = 8192, chunk_bins: int = 256, steps: int = 1000,
                  lr: float = 1e-2, lr_final: float = 0.1, residual_lr: float | Sequence[float] = (0.3, 10.0),
-                 residual_l2: float = 0.0,
-                 w_l1: float = 0.0, eval_every: int = 100, patience: int = 3, predict_bins: int = 8192,
+                 residual_l2: float = 0.0, w_l1: float | Sequence[float] = 0.0,
+                 eval_every: int = 100, patience: int = 3, predict_bins: int = 8192,
                  checkpoint: str | None = None, seed: int = 0, device="auto", progress: bool = True):
         check_bin_width(bin_width)
         if message not in MESSAGES or link not in LINKS:
@@ -98,8 +101,10 @@ class WindowGNN(SpikePredictor):
         if not tau > 0 or lr <= 0 or not residual_lrs or min(residual_lrs) <= 0 or not 0 < lr_final <= 1:
             raise ValueError(f"need tau > 0 s, lr > 0, residual_lr > 0 (or a non-empty sequence of such) and "
                              f"0 < lr_final <= 1; got {tau}, {lr}, {residual_lr}, {lr_final}.")
-        if w_l1 < 0 or residual_l2 < 0 or (residual_l2 > 0 and not residual):
-            raise ValueError("need w_l1 >= 0 and residual_l2 >= 0; residual_l2 penalises R, so it needs residual=True.")
+        w_l1s = [float(v) for v in (w_l1 if isinstance(w_l1, Sequence) else [w_l1])]
+        if not w_l1s or min(w_l1s) < 0 or residual_l2 < 0 or (residual_l2 > 0 and not residual):
+            raise ValueError(f"need w_l1 >= 0 (or a non-empty sequence of such) and residual_l2 >= 0, and residual_l2 "
+                             f"penalises R, so it needs residual=True; got w_l1={w_l1}, residual_l2={residual_l2}.")
         if embed_dim < 0 or ring_position < 0 or (embed_dim == 0 and not (ring_position or ring_distance)):
             raise ValueError("embed_dim and ring_position are >= 0, and w needs something to depend on: "
                              "embed_dim >= 1, ring_position >= 1 or ring_distance=True.")
@@ -114,7 +119,7 @@ class WindowGNN(SpikePredictor):
         self.batch_bins, self.chunk_bins = batch_bins, chunk_bins
         self.lr, self.lr_final = lr, lr_final
         self.residual_lrs = residual_lrs if residual else residual_lrs[:1]     # without R the rate is unused
-        self.residual_l2, self.w_l1 = residual_l2, w_l1
+        self.residual_l2, self.w_l1s = residual_l2, w_l1s
         self.eval_every, self.patience, self.predict_bins = eval_every, patience, predict_bins
         self.checkpoint, self.seed, self.progress = checkpoint, seed, progress
         self.device = resolve_device(device)
@@ -206,27 +211,30 @@ class WindowGNN(SpikePredictor):
         if length < self.width:
             raise ValueError(f"the structure module needs at least {self.width} bins (the window), got {length}.")
         self._x_struct = x[:length].T.contiguous()
-        if len(self.residual_lrs) > 1 and validation is None:
-            raise ValueError(f"residual_lr={self.residual_lrs} is a grid chosen on validation data: pass validation, "
-                             "or give one residual_lr.")
+        grid = [(lr, l1) for lr in self.residual_lrs for l1 in self.w_l1s]
+        if len(grid) > 1 and validation is None:
+            raise ValueError(f"residual_lr={self.residual_lrs} and w_l1={self.w_l1s} make a grid chosen on validation "
+                             "data: pass validation, or give one value of each.")
         fits = []
-        for residual_lr in self.residual_lrs:
+        for residual_lr, w_l1 in grid:
             with seeded(self.seed, self.device) as gen:
                 net = WindowGNNNet(self.n_positions or n_obs, observed, self.width, stride, length, **self.net_kw)
-                self._train(net.to(self.device), x, theta, torch.cat(starts), validation, gen, residual_lr)
+                self._train(net.to(self.device), x, theta, torch.cat(starts), validation, gen, residual_lr, w_l1)
             best = max((r["validation_bps"] for r in self.training_log if "validation_bps" in r), default=math.nan)
-            fits.append((best, residual_lr, net, self.training_log, self.steps_run, self.weights))
+            fits.append((best, residual_lr, w_l1, net, self.training_log, self.steps_run, self.weights))
         chosen = max(fits, key=lambda fit: fit[0])                # one fit: that one, whatever its score
-        _, residual_lr, self.net, self.training_log, self.steps_run, self.weights = chosen
-        if self.net_kw["structure"]["residual"]:
-            self.chosen_residual_lr, self.residual_lr_path = residual_lr, [(lr, best) for best, lr, *_ in fits]
+        _, residual_lr, self.chosen_w_l1, self.net, self.training_log, self.steps_run, self.weights = chosen
+        has_r = self.net_kw["structure"]["residual"]
+        if has_r:
+            self.chosen_residual_lr = residual_lr
+        self.path = [(lr if has_r else None, l1, best) for best, lr, l1, *_ in fits]
         if self.checkpoint is not None and len(fits) > 1:          # each fit saved its own best; keep the chosen
             torch.save(self.net.state_dict(), self.checkpoint)
         return self
 
-    def _train(self, net: WindowGNNNet, x, theta, starts, validation, gen, residual_lr: float) -> None:
+    def _train(self, net: WindowGNNNet, x, theta, starts, validation, gen, residual_lr: float, w_l1: float) -> None:
         """Train ``net`` on chunks of ``x`` [T, N_obs] whose predicted bins start at one of ``starts``
-        (R, if any, at the rate ``residual_lr``)."""
+        (R, if any, at the rate ``residual_lr``; ``w_l1`` the L1 penalty on w)."""
         self.net = net
         with torch.no_grad():                                 # start every neuron at its mean count per bin
             net.mean_counts.copy_(x.mean(0))
@@ -246,7 +254,7 @@ class WindowGNN(SpikePredictor):
             rate = net(chunk, w, angles).clamp_min(1e-8)                          # [S, C, N_obs]
             counts = chunk[..., self.width:].transpose(1, 2)
             nll = (rate - counts * rate.log()).mean()
-            return nll + self._penalty(w), {"nll": nll.detach()}
+            return nll + self._penalty(w, w_l1), {"nll": nll.detach()}
 
         self.training_log, done = [], 0
         while done < self.steps:
@@ -268,8 +276,8 @@ class WindowGNN(SpikePredictor):
         with torch.no_grad():
             self.weights = net.structure(self._x_struct)
 
-    def _penalty(self, w: torch.Tensor) -> torch.Tensor:
-        out = self.w_l1 * w.abs().mean()
+    def _penalty(self, w: torch.Tensor, w_l1: float) -> torch.Tensor:
+        out = w_l1 * w.abs().mean()
         residual = self.net.structure.residual
         return out + self.residual_l2 * residual.pow(2).mean() if self.residual_l2 > 0 else out
 
