@@ -203,6 +203,22 @@ def test_low_rate_fit_with_defaults_converges_and_beats_the_homogeneous_model(lo
     assert glm.strength_scale == "relative" and 0 < chosen  # not the strong end of the relative grid
 
 
+def test_float32_meets_the_float64_criterion_because_the_likelihood_is_summed_in_float64(low_rate):
+    # 20 neurons at 1-5 Hz: summed in float32, the float32 fit stopped on a loss change after 7 iterations,
+    # short of the gradient criterion; summed in float64 it meets it (11 iterations, as float64 does)
+    from circuitlib.sim import ei_network
+    spikes, _ = ei_network.simulate(300, n=20, rates=(1, 5), seed=0, device="cpu")
+    train, val = spikes.split((0.7, 0.3))
+    single = CouplingGLM(device="cpu", dtype=torch.float32).fit(train, val)
+    assert single.converged and single.stop_reason == "gradient" and single.n_iter > 7
+    # and on the 6-neuron recording the two dtypes give the same fit
+    train, val, test, _ = low_rate
+    single, double = (CouplingGLM(device="cpu", dtype=d).fit(train, val) for d in (torch.float32, torch.float64))
+    assert single.converged and single.n_iter == double.n_iter
+    assert single.score(test).mean == pytest.approx(double.score(test).mean, abs=1e-5)
+    assert torch.allclose(single.weights.double(), double.weights, atol=0.02)
+
+
 def test_a_fit_stopped_before_the_criterion_warns_and_says_why(low_rate):
     train, *_ = low_rate
     with pytest.warns(ConvergenceWarning, match="max_iter"):

@@ -190,11 +190,11 @@ class ShuffledNeurons(ActivityModel):
 
 
 def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter: int = 2000,
-                         strengths=(1e-5, 3e-6, 1e-6), glms: bool = True, seeds=(0,), device="auto",
-                         progress: bool = True) -> dict:
+                         strengths=(1e-5, 3e-6, 1e-6), glms: bool = True, glm_dtype: torch.dtype = torch.float64,
+                         seeds=(0,), device="auto", progress: bool = True) -> dict:
     """Fit the shared-profile GLM (its profile shared over the board's ring or torus) and the
-    free-w GLM (unless ``glms=False``; its L2 strength chosen
-    on validation from ``strengths``, a grid or "auto") and each ring GNN of ``gnns`` to every data
+    free-w GLM (unless ``glms=False``; its L2 strength chosen on validation from ``strengths``, a
+    grid or "auto"; both in ``glm_dtype``) and each ring GNN of ``gnns`` to every data
     set of ``data`` (name -> dict of train, validation, test); score all on ``board``. ``gnns`` maps
     a name to WindowGNN keywords or to a function of the seed that returns an unfitted model (e.g.
     ``lambda seed: WindowGNN.with_residual(seed=seed)``). GNNs are refitted once per seed. Returns
@@ -203,10 +203,10 @@ def compare_ring_methods(board: Scoreboard, data: dict, gnns: dict, *, glm_iter:
     for dataset, parts in data.items():
         if glms:
             board.fit("GLM, shared profile", dataset, CouplingGLM("shared", max_iter=glm_iter, lattice=board.torus,
-                                                                  device=device), **parts)
+                                                                  device=device, dtype=glm_dtype), **parts)
             strength = strengths if isinstance(strengths, str) else list(strengths)      # "auto" or a grid
             board.fit("GLM, free w", dataset, CouplingGLM("free", strength=strength, max_iter=glm_iter,
-                                                          device=device), **parts)
+                                                          device=device, dtype=glm_dtype), **parts)
         for name, spec in gnns.items():
             for seed in seeds:
                 model = spec(seed) if callable(spec) else WindowGNN(**spec, seed=seed, device=device, progress=progress)

@@ -33,7 +33,7 @@ def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict
     ``gnns``: ring GNN variants (name -> WindowGNN keywords, or a function of the seed); ``held_out``:
     seconds of validation and of test data each; ``client``: where the cells run (None: a local cluster
     of one single-threaded worker per core, closed afterwards; a ``distributed.Client``; a scheduler
-    address); ``methods``: passed to ``compare_ring_methods`` (``glms``, ``glm_iter``, ``strengths``,
+    address); ``methods``: passed to ``compare_ring_methods`` (``glms``, ``glm_iter``, ``glm_dtype``, ``strengths``,
     ``device``, ``progress``). What the fits warned on the workers (e.g. a GLM's ConvergenceWarning) is
     warned again here, each message prefixed by its cell. Returns the cells fitted by this call (cells
     already in ``store`` are loaded, not refitted)."""
