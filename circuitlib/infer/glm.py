@@ -51,7 +51,7 @@ an absolute grid is not extended, but a choice at its end (other than 0) raises 
 Precision: float64 by default; the likelihood is summed in float64 in either dtype. Summed in float32,
 a float32 fit could not resolve the loss changes near the optimum on the 20-neuron, 1-5 Hz, 1 ms
 recordings (the issue-18 report: see the ``dtype`` note in :class:`CouplingGLM`); summed in float64
-it meets the same gradient criterion as float64 in as many iterations (``benchmarks/glm_fit.py
+it meets the same gradient criterion as float64 in about as many iterations (``benchmarks/glm_fit.py
 --dtypes float64 float32``). Float32's exp overflows at a log-rate of 88 (float64's at 709): a weakly
 penalised fit to seconds of data can get there (chapter 3, continued, at ci), so float64 stays the
 default. The kernel is kept at unit norm while fitting (``w`` carries the scale, so a
