@@ -46,7 +46,7 @@ def main():
     report = {"torch_threads": torch.get_num_threads(), "devices": {}}
     for device in devices:
         rows = {}
-        for dtype in args.dtypes:
+        for dtype in sorted(args.dtypes, key=lambda d: d != "float64"):     # float64 first: the ratios need it
             for coupling in ("shared", "free"):
                 for minutes in args.minutes:
                     train = spikes.slice(0, round(60.0 * minutes / spikes.dt))

@@ -48,15 +48,16 @@ original ``w``, in units of the mean negative log-likelihood per bin and neuron,
 an absolute grid is not extended, but a choice at its end (other than 0) raises a
 :class:`PenaltyGridWarning` that names the end.
 
-Precision: float64 by default; the likelihood is summed in float64 in either dtype. Summed in float32,
-a float32 fit could not resolve the loss changes near the optimum on the 20-neuron, 1-5 Hz, 1 ms
-recordings (the issue-18 report: see the ``dtype`` note in :class:`CouplingGLM`); summed in float64
-it meets the same gradient criterion as float64 in about as many iterations (``benchmarks/glm_fit.py
---dtypes float64 float32``). Float32's exp overflows at a log-rate of 88 (float64's at 709): a weakly
-penalised fit to seconds of data can get there (chapter 3, continued, at ci), so float64 stays the
-default. The kernel is kept at unit norm while fitting (``w`` carries the scale, so a
-penalty on ``w`` means something) and reported with its peak scaled to +1, so ``w_ij`` is the
-change of neuron i's log-rate at the kernel's peak lag after one spike of neuron j.
+Precision: float64 by default; in either dtype the likelihood's spike term (a dot product over the
+spikes only) is summed in float64 and the rates' pairwise sum is kept as a float64 scalar. With a
+plain float32 dot product over every bin, a float32 fit could not resolve the loss changes near the
+optimum on the 20-neuron, 1-5 Hz, 1 ms recordings (the issue-18 report: see the ``dtype`` note in
+:class:`CouplingGLM`); now it meets the same gradient criterion as float64 in about as many
+iterations (``benchmarks/glm_fit.py --dtypes float64 float32``). Float32's exp overflows at a
+log-rate of 88 (float64's at 709): a weakly penalised fit to seconds of data can get there (chapter
+3, continued, at ci), so float64 stays the default. The kernel is kept at unit norm while fitting
+(``w`` carries the scale, so a penalty on ``w`` means something) and reported with its peak scaled
+to +1, so ``w_ij`` is the change of neuron i's log-rate at the kernel's peak lag after one spike of neuron j.
 """
 from __future__ import annotations
 
@@ -122,23 +123,32 @@ def causal_filter(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return F.conv1d(padded, kernels.flip(1)[:, None, :])[:, :, :-1].transpose(0, 1).contiguous()
 
 
+def _spike_sum(values: torch.Tensor, spikes: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """``sum(x * values)`` in float64 over the bins that hold spikes: ``spikes`` = (flat indices of
+    the nonzero counts of x, those counts in float64), so that the [N, T] product is never formed.
+    (A float32 dot over all N T entries loses about 2e-7 relative, which the line search cannot spare.)"""
+    index, counts = spikes
+    return values.reshape(-1).take(index).double() @ counts
+
+
 class _PoissonExpNLL(torch.autograd.Function):
-    """``sum(exp(eta) - x * eta)`` over all entries of ``eta`` [N, T] (counts ``x`` alike), in one
-    pass for the rates and one for the gradient ``exp(eta) - x`` (kept from the forward pass). The
-    sum is accumulated in float64 whatever the dtype of ``eta`` (a float64 scalar), so that a
-    float32 fit still resolves the loss changes of its last iterations."""
+    """``sum(exp(eta) - x * eta)`` over all entries of ``eta`` [N, T], the counts x given as
+    ``spikes`` (see :func:`_spike_sum`), in one pass for the rates and one for the gradient
+    ``exp(eta) - x`` (kept from the forward pass). A float64 scalar whatever the dtype of ``eta``:
+    the rates' sum is pairwise (about 1e-8 relative in float32) and the spike term is summed in
+    float64, so that a float32 fit still resolves the loss changes of its last iterations."""
 
     @staticmethod
-    def forward(ctx, eta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, eta: torch.Tensor, index: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         lam = eta.exp()
-        total = lam.sum(dtype=torch.float64) - (x.flatten().double() @ eta.flatten().double())
-        ctx.save_for_backward(lam.sub_(x))
+        total = lam.sum().double() - _spike_sum(eta, (index, counts))
+        ctx.save_for_backward(lam.view(-1).index_add_(0, index, counts.to(lam.dtype), alpha=-1).view_as(lam))
         return total
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (residual,) = ctx.saved_tensors
-        return grad.to(residual.dtype) * residual, None
+        return grad.to(residual.dtype) * residual, None, None
 
 
 class CouplingGLM(ActivityModel):
@@ -160,9 +170,9 @@ class CouplingGLM(ActivityModel):
     (1 ms bins, 70 % for training): float32 in the old plain coordinates stopped after 1 iteration
     with |w| < 1e-6 and held-out bits/spike -0.017 while calling itself converged; in whitened
     coordinates, with the likelihood summed in float32, float32 stalled (the line search could not
-    resolve loss changes of ~1e-7 relative) before the gradient criterion held. Summed in float64 (now
-    always), float32 meets it there after 11 iterations with the validation-chosen strength, as float64
-    does, with the same held-out bits/spike to 5 decimals, in half the time.
+    resolve loss changes of ~1e-7 relative) before the gradient criterion held. With the spike term
+    summed in float64 (now always), float32 meets it there after 11 iterations with the
+    validation-chosen strength, as float64 does, with the same held-out bits/spike to 5 decimals, in half the time.
 
     After :meth:`fit`: ``weights`` ``[N, N]`` (row = receiver), ``kernel`` ``[L]`` (peak +1),
     ``bias`` ``[N]``, ``self_history_kernels`` ``[N, L]`` or None, ``tuning`` ``[N, 2K]`` (cos, sin
@@ -267,10 +277,10 @@ class CouplingGLM(ActivityModel):
     def _objective(self, xt: torch.Tensor, inputs: tuple, strength: float) -> torch.Tensor:
         """Negative log-likelihood per spike plus the penalty (absolute: rescaled from the per-bin mean)."""
         if self.link == "exp":
-            loss = _PoissonExpNLL.apply(self._eta(inputs), xt) / self._n_spikes
+            loss = _PoissonExpNLL.apply(self._eta(inputs), *self._spikes) / self._n_spikes
         else:
             lam, log_lam = self._rate_and_log(self._eta(inputs))
-            loss = (lam - xt * log_lam).sum(dtype=torch.float64) / self._n_spikes
+            loss = (lam.sum().double() - _spike_sum(log_lam, self._spikes)) / self._n_spikes
         if strength > 0:
             w = self._coupling(xt.shape[0])
             l2 = self.penalty == "l2"
@@ -288,6 +298,8 @@ class CouplingGLM(ActivityModel):
         kw = dict(device=self.device, dtype=self.dtype)
         mean = xt.mean(1).clamp_min(1e-6)
         self._n_spikes = float(xt.sum())
+        index = xt.reshape(-1).nonzero()[:, 0]
+        self._spikes = (index, xt.reshape(-1)[index].double())
         self._b0 = mean.log() if self.link == "exp" else mean.expm1().log()
         peaks = self._basis.argmax(0).to(self.dtype) + 1                # start: f ~ exp(-lag / (L / 4)), a short
         self._z = torch.exp(-4 * peaks / self._basis.shape[0]).requires_grad_()  # synaptic kernel, at basis peaks
