@@ -219,6 +219,20 @@ def test_float32_meets_the_float64_criterion_because_the_likelihood_is_summed_in
     assert torch.allclose(single.weights.double(), double.weights, atol=0.02)
 
 
+def test_the_likelihood_over_spikes_only_equals_the_dense_sum_and_its_gradient():
+    # counts of 2 and more included: the spike term is a dot product with the counts, not a spike mask
+    gen = torch.Generator().manual_seed(0)
+    eta = (torch.randn(4, 300, generator=gen, dtype=torch.float64) - 1).requires_grad_()
+    x = torch.poisson(eta.detach().exp() * 2, generator=gen)
+    assert x.max() >= 2
+    index = x.reshape(-1).nonzero()[:, 0]
+    loss = glm_module._PoissonExpNLL.apply(eta, index, x.reshape(-1)[index])
+    assert loss.dtype == torch.float64
+    assert loss.item() == pytest.approx((eta.exp() - x * eta).sum().item(), rel=1e-12)
+    loss.backward()
+    assert torch.allclose(eta.grad, eta.detach().exp() - x, atol=1e-12)
+
+
 def test_a_fit_stopped_before_the_criterion_warns_and_says_why(low_rate):
     train, *_ = low_rate
     with pytest.warns(ConvergenceWarning, match="max_iter"):
