@@ -234,13 +234,14 @@ def polar_tuning(curves: torch.Tensor, centres: torch.Tensor, order=None, n_cols
 
 def against_length(ax: plt.Axes, board, methods, datasets, lengths, key: str = "delta", **style) -> plt.Axes:
     """Mean +- sd over seeds of one score of each method against training length (s, log axis);
-    ``datasets`` [len(lengths)] names ``board``'s data set of each length; methods not fitted on all
-    of them are skipped."""
+    ``datasets`` [len(lengths)] names ``board``'s data set of each length; a method is drawn at the
+    lengths it was fitted at (a control fitted at one length is one point), and skipped if none."""
     for method in methods:
-        if not all((method, d) in board.runs for d in datasets):
+        fitted = [(length, d) for length, d in zip(lengths, datasets) if (method, d) in board.runs]
+        if not fitted:
             continue
-        mean, sd = board.series(method, datasets, key)
-        ax.errorbar(lengths, mean, yerr=sd, marker="o", capsize=3, label=method, **style)
+        mean, sd = board.series(method, [d for _, d in fitted], key)
+        ax.errorbar([length for length, _ in fitted], mean, yerr=sd, marker="o", capsize=3, label=method, **style)
     ax.set(xscale="log", xlabel="training data (s)")
     return ax
 

@@ -33,9 +33,11 @@ def test_series_and_the_length_figure_read_each_data_set():
             board.add("m", name, w + noise * torch.randn(w.shape, generator=g, dtype=w.dtype), bps=0.5)
     mean, sd = board.series("m", names, "delta")
     assert mean[1] == pytest.approx(0.0, abs=1e-9) and mean[0] > 0.01 and sd[0] > 0 and sd[1] == 0
+    board.add("control", names[1], w, bps=0.5)                      # fitted at the longer length only
     fig, ax = plt.subplots()
-    plot.against_length(ax, board, ["m", "never fitted"], names, [10, 20])
-    assert len(ax.containers) == 1 and ax.get_xscale() == "log"
+    plot.against_length(ax, board, ["m", "never fitted", "control"], names, [10, 20])
+    assert len(ax.containers) == 2 and ax.get_xscale() == "log"
+    assert list(ax.containers[1].lines[0].get_xdata()) == [20]      # drawn where it was fitted
     plt.close(fig)
 
 

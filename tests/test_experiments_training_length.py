@@ -82,3 +82,15 @@ def test_a_store_of_another_network_or_a_filled_board_is_refused(tmp_path):
         training_length.length_sweep(board, ["lnp"], [0.3], [0], TINY, **RUN)
     with pytest.raises(ValueError, match="spike model"):
         training_length.length_sweep(Scoreboard(ring.mexican_hat()), [], [0.3], [0], TINY, **RUN)
+    with pytest.raises(ValueError, match="not among the GNN variants"):
+        training_length.length_sweep(Scoreboard(ring.mexican_hat()), ["lnp"], [0.3], [0], TINY,
+                                     longest_only=["control"], **RUN)
+
+
+def test_a_control_named_longest_only_is_fitted_at_the_longest_length_alone(client):
+    board = Scoreboard(ring.mexican_hat())
+    gnns = TINY | {"control": TINY["GNN"]}
+    training_length.length_sweep(board, ["lnp"], [0.6, 0.3], [0], gnns, longest_only=["control"], client=client,
+                                 **RUN)
+    assert {key for key in board.runs} == {("GNN", length_name("lnp", 0.3)), ("GNN", length_name("lnp", 0.6)),
+                                           ("control", length_name("lnp", 0.6))}

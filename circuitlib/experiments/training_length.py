@@ -26,11 +26,13 @@ from .sweep import connect
 
 
 def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict], *, held_out: float,
-                 store: str | os.PathLike | None = None, client=None, **methods) -> list[tuple[str, float, int]]:
+                 longest_only=(), store: str | os.PathLike | None = None, client=None,
+                 **methods) -> list[tuple[str, float, int]]:
     """Fit every method to every (spike model, training length in s, seed); runs land on ``board`` under
     data set ``length_name(model, L)`` (one run per seed, in seed order).
 
-    ``gnns``: ring GNN variants (name -> WindowGNN keywords, or a function of the seed); ``held_out``:
+    ``gnns``: ring GNN variants (name -> WindowGNN keywords, or a function of the seed), of which those
+    named in ``longest_only`` are fitted at the longest length only (a control of that length's result); ``held_out``:
     seconds of validation and of test data each; ``client``: where the cells run (None: a local cluster
     of one single-threaded worker per core, closed afterwards; a ``distributed.Client``; a scheduler
     address); ``methods``: passed to ``compare_ring_methods`` (``glms``, ``glm_iter``, ``glm_dtype``, ``strengths``,
@@ -42,14 +44,19 @@ def length_sweep(board: Scoreboard, models, lengths, seeds, gnns: dict[str, dict
         raise ValueError("give at least one spike model and one seed.")
     if board.runs:
         raise ValueError("the board already has runs; give length_sweep a new Scoreboard.")
+    unknown = sorted(set(longest_only) - set(gnns))
+    if unknown:
+        raise ValueError(f"longest_only names {unknown}, which are not among the GNN variants {sorted(gnns)}.")
+    shorter = {name: gnn for name, gnn in gnns.items() if name not in longest_only}
     cells = [(model, L, seed) for seed in seeds for model in models for L in lengths]
     finished = load_sweep(store, board.true_w) if store is not None and Path(store).exists() else {}
     todo = [cell for cell in cells if cell not in finished]
     if todo:
         with connect(client) as dask_client:
             # the longest recordings first: they take longest, so the workers end together
-            futures = {dask_client.submit(fit_cell, board.true_w, board.torus, cell, lengths, held_out, gnns, methods,
-                                          pure=False): cell for cell in sorted(todo, key=lambda c: -c[1])}
+            futures = {dask_client.submit(fit_cell, board.true_w, board.torus, cell, lengths, held_out,
+                                          gnns if cell[1] == lengths[-1] else shorter, methods, pure=False): cell
+                       for cell in sorted(todo, key=lambda c: -c[1])}
             try:
                 for future in as_completed(futures):
                     finished[futures[future]] = future.result()
