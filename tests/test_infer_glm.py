@@ -233,6 +233,15 @@ def test_the_likelihood_over_spikes_only_equals_the_dense_sum_and_its_gradient()
     assert torch.allclose(eta.grad, eta.detach().exp() - x, atol=1e-12)
 
 
+def test_the_float64_sum_of_float32_rates_is_near_exact():
+    # a plain float32 sum of ~1e7 rates is off by ~1e-8 relative, enough to stall a float32 line search
+    rates = (torch.randn(10_000_001, generator=torch.Generator().manual_seed(0)) * 0.5 - 4).exp()
+    exact = rates.double().sum().item()
+    assert glm_module._float64_sum(rates).dtype == torch.float64
+    assert glm_module._float64_sum(rates).item() == pytest.approx(exact, rel=1e-10)
+    assert abs(rates.sum().item() / exact - 1) > 1e-9            # what it replaces
+
+
 def test_a_fit_stopped_before_the_criterion_warns_and_says_why(low_rate):
     train, *_ = low_rate
     with pytest.warns(ConvergenceWarning, match="max_iter"):
