@@ -133,17 +133,17 @@ def _float64_sum(values: torch.Tensor, run: int = 256) -> torch.Tensor:
     return flat[:cut].view(-1, run).sum(1).double().sum() + flat[cut:].double().sum()
 
 
-def _spike_sum(values: torch.Tensor, spikes: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """``sum(x * values)`` in float64 over the bins that hold spikes: ``spikes`` = (flat indices of
-    the nonzero counts of x, those counts in float64), so that the [N, T] product is never formed.
-    (A float32 dot over all N T entries loses about 2e-7 relative, which the line search cannot spare.)"""
-    index, counts = spikes
+def _spike_sum(values: torch.Tensor, index: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """``sum(x * values)`` in float64 over the bins that hold spikes: ``index`` the flat indices of
+    the nonzero counts of x, ``counts`` those counts in float64, so that the [N, T] product is never
+    formed. (A float32 dot over all N T entries loses about 2e-7 relative, which the line search
+    cannot spare.)"""
     return values.reshape(-1).take(index).double() @ counts
 
 
 class _PoissonExpNLL(torch.autograd.Function):
     """``sum(exp(eta) - x * eta)`` over all entries of ``eta`` [N, T], the counts x given as
-    ``spikes`` (see :func:`_spike_sum`), in one pass for the rates and one for the gradient
+    ``index`` and ``counts`` (see :func:`_spike_sum`), in one pass for the rates and one for the gradient
     ``exp(eta) - x`` (kept from the forward pass). A float64 scalar whatever the dtype of ``eta``
     (:func:`_float64_sum`, :func:`_spike_sum`), so that a float32 fit still resolves the loss
     changes of its last iterations."""
@@ -151,7 +151,7 @@ class _PoissonExpNLL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, eta: torch.Tensor, index: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         lam = eta.exp()
-        total = _float64_sum(lam) - _spike_sum(eta, (index, counts))
+        total = _float64_sum(lam) - _spike_sum(eta, index, counts)
         ctx.save_for_backward(lam.view(-1).index_add_(0, index, counts.to(lam.dtype), alpha=-1).view_as(lam))
         return total
 
@@ -290,7 +290,7 @@ class CouplingGLM(ActivityModel):
             loss = _PoissonExpNLL.apply(self._eta(inputs), *self._spikes) / self._n_spikes
         else:
             lam, log_lam = self._rate_and_log(self._eta(inputs))
-            loss = (_float64_sum(lam) - _spike_sum(log_lam, self._spikes)) / self._n_spikes
+            loss = (_float64_sum(lam) - _spike_sum(log_lam, *self._spikes)) / self._n_spikes
         if strength > 0:
             w = self._coupling(xt.shape[0])
             l2 = self.penalty == "l2"
@@ -308,8 +308,9 @@ class CouplingGLM(ActivityModel):
         kw = dict(device=self.device, dtype=self.dtype)
         mean = xt.mean(1).clamp_min(1e-6)
         self._n_spikes = float(xt.sum())
-        index = xt.reshape(-1).nonzero()[:, 0]
-        self._spikes = (index, xt.reshape(-1)[index].double())
+        flat = xt.reshape(-1)
+        index = flat.nonzero()[:, 0]
+        self._spikes = (index, flat[index].double())             # (flat index, count) of every nonzero bin
         self._b0 = mean.log() if self.link == "exp" else mean.expm1().log()
         peaks = self._basis.argmax(0).to(self.dtype) + 1                # start: f ~ exp(-lag / (L / 4)), a short
         self._z = torch.exp(-4 * peaks / self._basis.shape[0]).requires_grad_()  # synaptic kernel, at basis peaks
